@@ -1,0 +1,72 @@
+"""One error type for the gateway's HTTP answers, rendered the way OpenAI clients read them.
+
+Decision D18: on `{ROUTE_PREFIX}/v1/*` every error body is
+`{"error": {"message", "type", "param", "code"}}`, keeping the reference's status codes and
+`code` strings. Admin routes keep their reference shapes and build their own bodies.
+"""
+from __future__ import annotations
+
+
+def error_type_for(status: int) -> str:
+    """OpenAI's `type` for a status; the `openai` SDK picks its exception class by status."""
+    if status in (401, 403):
+        return "authentication_error"
+    if status == 429:
+        return "rate_limit_error"
+    if status >= 500:
+        return "api_error"
+    return "invalid_request_error"
+
+
+class ApiError(Exception):
+    """An answer the gateway gives instead of a completion."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.retry_after = retry_after
+
+    def openai_body(self) -> dict:
+        return {
+            "error": {
+                "message": self.message,
+                "type": error_type_for(self.status),
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+
+
+# The reference's gateway-originated errors (SPEC §6.11), one constructor each.
+def model_not_supported(model: str) -> ApiError:
+    return ApiError(400, "model_not_supported", f"Model '{model}' is not supported", param="model")
+
+
+def empty_messages() -> ApiError:
+    return ApiError(400, "empty_messages", "Message array cannot be empty", param="messages")
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "Invalid authorization token")
+
+
+def no_tokens() -> ApiError:
+    return ApiError(503, "no_tokens", "No available tokens")
+
+
+def request_failed(detail: str, status: int = 500) -> ApiError:
+    return ApiError(status, "request_failed", f"Request failed: {detail}")

@@ -1,0 +1,1 @@
+"""The gateway's own logic. No Flask imports: blueprints call these with plain values."""

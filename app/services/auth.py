@@ -1,0 +1,77 @@
+"""Who is calling: the admin, a shared-token user, or someone bringing their own token.
+
+Chat bearers are classified in SPEC §5.2's order. Secret comparisons are constant-time. Error
+messages never repeat the bearer value.
+"""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Literal
+
+from app import errors
+from app.cursor.checksum import is_valid_checksum, repair_checksum
+from app.cursor.session_token import split_token_and_checksum, strip_token_prefix, validate_token
+from app.services.runtime_config import RuntimeConfig
+from app.services.token_pool import TokenPool
+from app.settings import Settings
+
+BEARER_PREFIX = "Bearer "
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCredential:
+    """The Cursor token and checksum one chat request will use."""
+
+    token: str
+    checksum: str
+    source: Literal["pool", "direct"]
+
+
+def bearer_value(header: str | None) -> str | None:
+    """The part after the exact, case-sensitive `Bearer ` prefix; None means no credentials."""
+    if header is None or not header.startswith(BEARER_PREFIX):
+        return None
+    return header[len(BEARER_PREFIX):]
+
+
+def secret_equals(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
+class Authenticator:
+    def __init__(self, settings: Settings, admin_token: str, pool: TokenPool) -> None:
+        self._settings = settings
+        self._admin_token = admin_token
+        self._pool = pool
+
+    def is_admin(self, bearer: str | None) -> bool:
+        return bearer is not None and secret_equals(bearer, self._admin_token)
+
+    def is_pool_user(self, bearer: str, config: RuntimeConfig) -> bool:
+        """Admin or (when sharing is on) the shared token: both draw from the pool."""
+        share = config.share_token
+        return self.is_admin(bearer) or (bool(share) and secret_equals(bearer, share))
+
+    def chat_credential(self, header: str | None, config: RuntimeConfig) -> ChatCredential:
+        bearer = bearer_value(header)
+        if bearer is None:
+            raise errors.unauthorized()
+        if self.is_pool_user(bearer, config):
+            picked = self._pool.next_token()
+            if picked is None:
+                raise errors.no_tokens()
+            return ChatCredential(picked.token, picked.checksum, "pool")
+        return self.direct_credential(bearer)
+
+    def direct_credential(self, bearer: str) -> ChatCredential:
+        """`token<delimiter>checksum` (SPEC §5.2 step 4); the checksum used is the repaired one."""
+        parts = split_token_and_checksum(
+            bearer, self._settings.token_delimiter, self._settings.use_comma_delimiter
+        )
+        if parts is None:
+            raise errors.unauthorized()
+        token = strip_token_prefix(parts[0])
+        if validate_token(token) is None or not is_valid_checksum(parts[1]):
+            raise errors.unauthorized()
+        return ChatCredential(token, repair_checksum(parts[1]), "direct")

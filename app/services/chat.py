@@ -1,0 +1,235 @@
+"""One chat request's life: build the upstream request, account for it, call Cursor, and
+turn the upstream events into content pieces for the blueprint to shape (SPEC §6.4–6.14).
+
+Every failure ends here as an ApiError with the reference's status and code (D18), after the
+request log says what happened (D6). Nothing here knows about HTTP responses or SSE.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from app import errors
+from app.cursor.client import ChatResponse, CursorClient, Upstream
+from app.cursor.convert import build_chat_request, encode_chat_body
+from app.cursor.errors import (
+    CursorError,
+    ProtocolError,
+    ReadError,
+    TransportError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from app.cursor.events import ContentStart, Event, FilledPrompt, StreamEnd, TextDelta, WebReferences
+from app.errors import ApiError
+from app.openai_request import ChatRequest
+from app.services.auth import ChatCredential
+from app.services.debug_log import DebugLog
+from app.services.request_log import RequestLog
+from app.services.runtime_config import RuntimeConfig
+from app.services.vision import ImageResolver
+from app.settings import ProxySetting, Settings, VisionAbility
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    """The per-request options of SPEC §6.3 (a dynamic key may override them, issue 3)."""
+
+    vision_disabled: bool
+    slow_pool: bool
+    include_web_references: bool
+
+    @classmethod
+    def from_config(cls, config: RuntimeConfig) -> ChatOptions:
+        return cls(
+            vision_disabled=config.vision_ability is VisionAbility.NONE,
+            slow_pool=config.enable_slow_pool,
+            include_web_references=config.include_web_references,
+        )
+
+
+def api_error_from_upstream(exc: UpstreamError) -> ApiError:
+    """An upstream error trailer as the client's error (SPEC §6.11, D18): the upstream's title
+    (or Connect code) becomes `code`, its detail the message."""
+    return ApiError(exc.http_status, exc.label, exc.detail or exc.label)
+
+
+class ClientProvider:
+    """This process's outbound client, rebuilt when the proxy setting changes (SPEC §12.1).
+    In-flight requests keep the connection they have."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
+        self._proxies: ProxySetting | None = None
+        self._client: CursorClient | None = None
+
+    def get(self, proxies: ProxySetting) -> CursorClient:
+        if self._client is None or proxies != self._proxies:
+            previous = self._client
+            self._client = CursorClient(
+                self._upstream,
+                proxy_url=proxies.url if proxies.mode == "url" else None,
+                use_environment_proxy=proxies.mode == "system",
+            )
+            self._proxies = proxies
+            if previous is not None:
+                previous.close()
+        return self._client
+
+
+class ChatService:
+    def __init__(self, settings: Settings, request_log: RequestLog, clients: ClientProvider, debug_log: DebugLog) -> None:
+        self._settings = settings
+        self._log = request_log
+        self._clients = clients
+        self._debug = debug_log
+
+    def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig) -> UpstreamChat:
+        """Resolve images, account for the request, send it, and return once Cursor's response
+        headers arrived. Raises ApiError (the request log already records the failure)."""
+        options = ChatOptions.from_config(config)
+        client = self._clients.get(config.proxies)
+        settings = self._settings
+        resolver = ImageResolver(
+            config.vision_ability,
+            lambda url: client.fetch(url, max_bytes=settings.image_max_bytes, timeout=settings.image_fetch_timeout),
+            settings.image_max_bytes,
+        )
+        messages = [resolver.resolve(message, options.vision_disabled) for message in request.messages]
+        log_id = self._log.start(
+            model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream
+        )
+        try:
+            body = encode_chat_body(
+                build_chat_request(
+                    messages,
+                    model_name=request.base_model,
+                    default_instructions=settings.default_instructions,
+                    web_search=request.web_search,
+                    slow_pool=options.slow_pool,
+                )
+            )
+        except (ValueError, UnicodeError):
+            self._log.failed_before_answer(log_id, "Failed to encode chat message")
+            raise errors.request_failed("Failed to encode chat message") from None
+        try:
+            response = client.open_chat(
+                body,
+                token=credential.token,
+                checksum=credential.checksum,
+                web=request.web_search,
+                timeout=settings.service_timeout,
+                idle_timeout=settings.stream_idle_timeout,
+            )
+        except UpstreamTimeout:
+            self._log.failed_before_answer(log_id, "Request timeout")
+            raise errors.request_failed("Request timeout", 504) from None
+        except TransportError as exc:
+            self._log.failed_before_answer(log_id, str(exc))
+            raise errors.request_failed(str(exc)) from None
+        except UpstreamError as exc:  # a non-Connect answer: headers came, the body says why
+            self._log.upstream_answered(log_id)
+            self._log.failed(log_id, exc.log_text)
+            raise api_error_from_upstream(exc) from None
+        self._log.upstream_answered(log_id)
+        return UpstreamChat(response, self._log, log_id, options.include_web_references, self._debug)
+
+
+class UpstreamChat:
+    """An upstream answer being read. Timing starts when its headers arrived (D16)."""
+
+    def __init__(
+        self, response: ChatResponse, request_log: RequestLog, log_id: int, include_web_references: bool, debug_log: DebugLog
+    ) -> None:
+        self._response = response
+        self._log = request_log
+        self._log_id = log_id
+        self._include_web_references = include_web_references
+        self._debug = debug_log
+        self._started = time.monotonic()
+        self._first_content_at: float | None = None
+        self._saw_stream_end = False
+        self._batches = self._content_batches()
+
+    # -- reading ----------------------------------------------------------------------------
+    def read_all(self) -> str:
+        """Non-streaming: the whole answer (SPEC §6.13)."""
+        text = "".join(piece for batch in self._batches for piece in batch)
+        if not text:
+            raise self._fail_with(errors.request_failed("Empty response received"), "Empty response received")
+        return text
+
+    def pre_read(self) -> list[str]:
+        """Streaming: read until the first content, the end, or an error, before any byte goes
+        to the client, so that upstream errors still become HTTP statuses (SPEC §6.12, D2)."""
+        for batch in self._batches:
+            return batch
+        if not self._saw_stream_end:
+            raise self._fail_with(errors.request_failed("Empty stream response"), "Empty stream response")
+        return []
+
+    def remaining(self) -> Iterator[list[str]]:
+        """Streaming: the content of each later network read, as soon as it arrives. Raises
+        ApiError for a failure after the response started (sent in-band, D20)."""
+        return self._batches
+
+    def close(self) -> None:
+        """Close the upstream connection at once (client gone, or done)."""
+        self._batches.close()
+        self._response.close()
+
+    # -- internals --------------------------------------------------------------------------
+    def _content_batches(self) -> Iterator[list[str]]:
+        try:
+            for events in self._response.batches():
+                pieces = [piece for piece in map(self._content_of, events) if piece]
+                if pieces:
+                    yield pieces
+                if self._saw_stream_end:
+                    break
+        except CursorError as exc:
+            raise self._fail(exc) from None
+        self._record_timing()
+
+    def _content_of(self, event: Event) -> str | None:
+        if self._saw_stream_end:
+            return None
+        if isinstance(event, TextDelta):
+            return self._content(event.text)
+        if isinstance(event, WebReferences):
+            return self._content(event.to_markdown()) if self._include_web_references else None
+        if isinstance(event, FilledPrompt):
+            self._log.set_prompt(self._log_id, event.text)
+        elif isinstance(event, StreamEnd):
+            self._saw_stream_end = True
+        else:
+            assert isinstance(event, ContentStart)
+        return None
+
+    def _content(self, text: str) -> str:
+        if self._first_content_at is None:
+            self._first_content_at = time.monotonic()
+            text = text.removeprefix("\n\n")  # rc4.2 trims the first piece (D7)
+        return text
+
+    def _record_timing(self) -> None:
+        now = time.monotonic()
+        first = None if self._first_content_at is None else self._first_content_at - self._started
+        self._log.finished(self._log_id, now - self._started, first)
+
+    def _fail(self, exc: CursorError) -> ApiError:
+        if isinstance(exc, UpstreamError):
+            return self._fail_with(api_error_from_upstream(exc), exc.log_text)
+        if isinstance(exc, UpstreamTimeout):
+            return self._fail_with(errors.request_failed(str(exc), 504), str(exc))
+        if isinstance(exc, ProtocolError):
+            self._debug.write(f"malformed upstream response: {exc}")
+            return self._fail_with(errors.request_failed(f"Invalid upstream response: {exc}"), str(exc))
+        assert isinstance(exc, ReadError)
+        detail = f"Failed to read response chunk: {exc}"
+        return self._fail_with(errors.request_failed(detail), detail)
+
+    def _fail_with(self, error: ApiError, log_text: str) -> ApiError:
+        self._log.failed(self._log_id, log_text, total=time.monotonic() - self._started)
+        return error

@@ -1,0 +1,56 @@
+"""The store interface: a few primitives the services build on.
+
+Kept deliberately small so a shared-server backend (Redis, issue 5) can be added without
+touching the services: atomic counters, JSON documents with atomic read-modify-write, and the
+request-log ring.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable
+
+
+class Store(ABC):
+    # -- counters -------------------------------------------------------------------------
+    @abstractmethod
+    def incr(self, name: str, amount: int = 1) -> int:
+        """Add `amount` to counter `name` (created at 0) and return the new value, atomically
+        across every process sharing the store."""
+
+    @abstractmethod
+    def counter(self, name: str) -> int:
+        """The counter's value, 0 when it was never set."""
+
+    @abstractmethod
+    def set_counter(self, name: str, value: int) -> None: ...
+
+    # -- JSON documents -------------------------------------------------------------------
+    @abstractmethod
+    def get(self, key: str) -> Any | None:
+        """The document stored under `key`, or None."""
+
+    @abstractmethod
+    def put(self, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def update(self, key: str, change: Callable[[Any | None], Any]) -> Any:
+        """Replace the document with `change(old)` atomically (no other writer in between)
+        and return the new value. `change` must be quick and must not do I/O."""
+
+    # -- request log ring -----------------------------------------------------------------
+    @abstractmethod
+    def log_append(self, entry: dict, limit: int) -> int:
+        """Append an entry, give it the next id (unique and increasing across all processes
+        and restarts), drop entries beyond the newest `limit`, and return the id."""
+
+    @abstractmethod
+    def log_update(self, log_id: int, patch: dict) -> None:
+        """Merge `patch` into the entry (RFC 7396: nested objects merge, null deletes).
+        A missing entry (already rotated out) is ignored."""
+
+    @abstractmethod
+    def log_entries(self) -> list[dict]:
+        """All entries, oldest first, each with its `id` first."""
+
+    @abstractmethod
+    def close(self) -> None: ...
