@@ -1,0 +1,69 @@
+"""Redirects, the README page, `.env.example` and the shared static files (SPEC §4.2, §11.5).
+
+Static files are served from the package, by name: only the two shared assets exist; any
+other name is 404 `Not found`.
+"""
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import markdown
+from flask import Blueprint, Response, redirect
+
+from app.blueprints import text_response
+
+bp = Blueprint("pages", __name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_TYPES = {
+    "shared-styles.css": "text/css;charset=utf-8",
+    "shared.js": "text/javascript;charset=utf-8",
+}
+
+
+def _empty_redirect(location: str) -> Response:
+    response = redirect(location, code=307)
+    response.set_data(b"")
+    return response
+
+
+@bp.get("/")
+def root() -> Response:
+    return _empty_redirect("/health")
+
+
+@bp.get("/about")
+def about() -> Response:
+    return _empty_redirect("/readme")
+
+
+@bp.get("/env-example")
+def env_example() -> Response:
+    return text_response((ROOT / ".env.example").read_text(encoding="utf-8"))
+
+
+@cache
+def _readme_html() -> str:
+    body = markdown.markdown((ROOT / "README.md").read_text(encoding="utf-8"), extensions=["fenced_code", "tables"])
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>cursor-api README</title>"
+        '<link rel="stylesheet" href="/static/shared-styles.css"></head>'
+        f'<body><main class="readme">{body}</main></body></html>'
+    )
+
+
+@bp.get("/readme")
+def readme() -> Response:
+    return text_response(_readme_html(), content_type="text/html;charset=utf-8")
+
+
+@bp.get("/static/<name>")
+def static_file(name: str) -> Response:
+    content_type = STATIC_TYPES.get(name)
+    if content_type is None:
+        return text_response("Not found", status=404)
+    return text_response((STATIC_DIR / name).read_text(encoding="utf-8"), content_type=content_type)
