@@ -1,0 +1,111 @@
+"""Test helpers shared by unit and end-to-end tests: synthetic tokens (SPEC Appendix A) and
+a real gunicorn server running the gateway."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+JWT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+
+
+def make_token(user: str = "user_test01", *, issued: int | None = None, lifetime: int = 2592000000,
+               randomness: str = "0123abcd-4567-89ef", signature: str = "c2lnbmF0dXJl") -> str:
+    """A token that passes the gateway's validation (SPEC §7.1); Cursor would reject it."""
+    issued = int(time.time()) - 3600 if issued is None else issued
+    claims = {
+        "sub": f"auth0|{user}",
+        "time": str(issued),
+        "randomness": randomness,
+        "exp": issued + lifetime,
+        "iss": "https://authentication.cursor.sh",
+        "scope": "openid profile email offline_access",
+        "aud": "https://cursor.com",
+    }
+    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    return f"{JWT_HEADER}.{payload}.{signature}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gateway_env(data_dir: Path, upstream_url: str, **overrides: str) -> dict[str, str]:
+    """A clean environment for a gateway under test: nothing inherited that the gateway reads."""
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ", "VIRTUAL_ENV")}
+    env.update(
+        AUTH_TOKEN="admin-secret",
+        DATA_DIR=str(data_dir),
+        TOKEN_LIST_FILE=str(data_dir / ".tokens"),
+        CURSOR_API2_BASE_URL=upstream_url,
+        CURSOR_WEB_BASE_URL=upstream_url,
+        PROXIES="no",
+        DEFAULT_INSTRUCTIONS="Respond in Chinese by default",
+    )
+    env.update(overrides)
+    return env
+
+
+class GunicornServer:
+    """The gateway under real gunicorn with gevent workers, as deployed (Procfile)."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2, cwd: Path = ROOT) -> None:
+        self.cwd = cwd  # where .env is looked for
+        self.port = free_port()
+        self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.log_path = Path(env["DATA_DIR"]) / "gunicorn.log"
+
+    def start(self, timeout: float = 30) -> GunicornServer:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(ROOT), "wsgi:app"],
+            cwd=self.cwd, env={**self.env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def running_gateway(env: dict[str, str], workers: int = 2, cwd: Path = ROOT) -> Iterator[GunicornServer]:
+    server = GunicornServer(env, workers, cwd).start()
+    try:
+        yield server
+    finally:
+        server.stop()
