@@ -94,7 +94,8 @@ def repair_checksum(checksum: str, now: float | None = None, new_hash: Callable[
             return f"{header}{checksum}"
         if _VALID_SHORT.fullmatch(checksum):
             return f"{header}{checksum[8:]}/{new_hash()}"
-    return f"{header}{new_hash()}/{new_hash()}"
+    mac_hash = new_hash()  # drawn first, as rc4 does (the repair vectors pin the order)
+    return f"{header}{new_hash()}/{mac_hash}"
 
 
 def with_fresh_tsheader(checksum: str, now: float | None = None) -> str:

@@ -122,3 +122,30 @@ def test_pool_rotation_is_global_across_workers(server, fake):
     assert statuses == [200] * 20
     used = [r["headers"]["Authorization"] for r in fake.requests()]
     assert sorted(used.count(t) for t in set(used)) == [10, 10]
+
+
+def test_client_disconnect_closes_the_upstream_at_once(client, fake):
+    import time
+
+    fake.clear()
+    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:ticks:200:50"}], stream=True)
+    iterator = iter(stream)
+    assert "tick 0" in next(iterator).choices[0].delta.content
+    stream.close()  # the user pressed stop
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and not fake.requests()[0].get("client_closed"):
+        time.sleep(0.05)
+    assert fake.requests()[0].get("client_closed"), "the gateway kept reading a stream nobody wants"
+
+
+def test_dead_proxy_fails_cleanly(tmp_path, fake):
+    from tests.support import free_port
+
+    env = gateway_env(tmp_path, fake.url, PROXIES=f"http://127.0.0.1:{free_port()}")
+    token = make_token("user_proxy")
+    (tmp_path / ".tokens").write_text(f"{token},{checksum_for(token)}")
+    with running_gateway(env, workers=1) as server:
+        proxied = openai.OpenAI(base_url=f"{server.url}/v1", api_key="admin-secret", max_retries=0)
+        with pytest.raises(openai.InternalServerError) as caught:
+            proxied.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        assert caught.value.body["code"] == "request_failed"

@@ -77,7 +77,11 @@ class FakeCursor:
             record["reason"] = f"unknown scenario {name}"
             scenarios.stream(conn, error_frame("ERROR_BAD_REQUEST", "Unknown fake scenario", name))
             return
-        handler(conn, arg, last_text)
+        try:
+            handler(conn, arg, last_text)
+        except OSError:
+            record["client_closed"] = True  # the gateway hung up mid-answer
+            raise
 
 
 def serve(host: str, port: int) -> StreamServer:
