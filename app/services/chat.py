@@ -181,20 +181,19 @@ class UpstreamChat:
 
     # -- internals --------------------------------------------------------------------------
     def _content_batches(self) -> Iterator[list[str]]:
+        # Read on past the end-of-stream frame to the end of the body: bytes after it are a
+        # broken upstream, and a fully read response returns its connection to the pool
+        # (stopping early would cost a new TCP and TLS connection per chat).
         try:
             for events in self._response.batches():
                 pieces = [piece for piece in map(self._content_of, events) if piece]
                 if pieces:
                     yield pieces
-                if self._saw_stream_end:
-                    break
         except CursorError as exc:
             raise self._fail(exc) from None
         self._record_timing()
 
     def _content_of(self, event: Event) -> str | None:
-        if self._saw_stream_end:
-            return None
         if isinstance(event, TextDelta):
             return self._content(event.text)
         if isinstance(event, WebReferences):

@@ -123,6 +123,14 @@ def test_pool_rotation_is_round_robin(make_gateway, upstream):
     assert used == [tokens[0], tokens[1], tokens[2], tokens[0]]
 
 
+def test_upstream_connections_are_reused(gateway, upstream):
+    before = upstream.connections()
+    for _ in range(5):
+        assert chat(gateway, "hi").status_code == 200
+        assert chat(gateway, "hi", stream=True).get_data(as_text=True).endswith("data: [DONE]\n\n")
+    assert upstream.connections() - before <= 2  # one for the ten chats, one for this probe
+
+
 def test_reverse_proxy_host_routes_through_the_relay():
     from app.cursor.client import Upstream, chat_headers
 
@@ -348,3 +356,58 @@ def test_debug_log_records_malformed_upstream_bodies(make_gateway, tmp_path):
     chat(client, "fake:garbage_after_end")
     assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - ", log.read_text())
     assert "eyJ" not in log.read_text()  # never a token in the log
+
+
+# -- the request log each chat leaves (SPEC §6.4, §9.2; D6, D16) -----------------------------
+
+def log_entries(client) -> list[dict]:
+    return client.application.extensions["gateway"].request_log.entries()
+
+
+def test_log_entry_of_a_streamed_success(gateway):
+    chat(gateway, "fake:capture:512", stream=True, model="gpt-4o-mini").get_data()
+    [entry] = log_entries(gateway)
+    assert entry["status"] == "success" and entry["stream"] is True and entry["model"] == "gpt-4o-mini"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)", entry["timestamp"])
+    assert entry["timing"]["total"] > 0 and 0 < entry["timing"]["first"] <= entry["timing"]["total"]
+    assert all(round(value, 3) == value for value in entry["timing"].values())
+    assert entry["prompt"].startswith("<|BEGIN_SYSTEM|>")  # this request's entry (D3)
+    assert len(entry["token_info"]["checksum"]) == 137 and "error" not in entry
+
+
+@pytest.mark.parametrize("scenario,stream,error", [
+    ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
+    ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", False, "Fake failure"),
+    ("fake:error_nodetails", False, "internal"),
+    ("fake:empty", True, "Empty stream response"),
+    ("fake:empty", False, "Empty response received"),
+    ("fake:error_mid:ERROR_GENERIC_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
+])
+def test_failed_chats_are_logged_failed_with_the_reason(gateway, scenario, stream, error):
+    chat(gateway, scenario, stream=stream).get_data()
+    [entry] = log_entries(gateway)
+    assert (entry["status"], entry["error"]) == ("failed", error)
+    counters = gateway.application.extensions["gateway"].request_log.counters()
+    assert (counters.total, counters.active, counters.error) == (1, 0, 1)
+
+
+def test_timeout_is_logged(make_gateway):
+    client = make_gateway(tokens=[make_token()], SERVICE_TIMEOUT="1")
+    chat(client, "fake:slow_headers:3")
+    [entry] = log_entries(client)
+    assert (entry["status"], entry["error"]) == ("failed", "Request timeout")
+
+
+def test_direct_bearer_is_logged_with_the_bare_token(gateway):
+    token = make_token("user_logged")
+    from tests.conftest import checksum_for
+
+    chat(gateway, "hi", headers={"Authorization": f"Bearer user_logged%3A%3A{token},{checksum_for(token)}"})
+    assert log_entries(gateway)[0]["token_info"]["token"] == token
+
+
+def test_validation_and_auth_failures_are_not_counted(gateway):
+    chat(gateway, "hi", model="nope")
+    chat(gateway, "hi", headers={"Authorization": "Bearer wrong"})
+    assert log_entries(gateway) == []
+    assert gateway.application.extensions["gateway"].request_log.counters().total == 0

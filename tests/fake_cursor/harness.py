@@ -38,6 +38,10 @@ class FakeCursor:
         """What the fake received, oldest first."""
         return requests.get(f"{self.url}/__fake/requests", timeout=30).json()
 
+    def connections(self) -> int:
+        """TCP connections accepted so far (this call's own included)."""
+        return requests.get(f"{self.url}/__fake/health", timeout=10).json()["connections"]
+
     def clear(self) -> None:
         requests.delete(f"{self.url}/__fake/requests", timeout=10).raise_for_status()
 

@@ -19,8 +19,10 @@ RECORD_LIMIT = 10000
 class FakeCursor:
     def __init__(self) -> None:
         self.records: collections.deque[dict] = collections.deque(maxlen=RECORD_LIMIT)
+        self.connections = 0  # accepted TCP connections: shows whether clients reuse them
 
     def handle_connection(self, sock, address) -> None:
+        self.connections += 1
         rfile = sock.makefile("rb")
         conn = Connection(sock)
         with contextlib.suppress(OSError, BadRequest):
@@ -47,7 +49,7 @@ class FakeCursor:
             self.records.clear()
             conn.json(200, {"cleared": True})
         elif request.path == "/__fake/health":
-            conn.json(200, {"ok": True})
+            conn.json(200, {"ok": True, "connections": self.connections})
         else:
             conn.json(404, {"code": "not_found", "message": request.path})
 
