@@ -11,7 +11,6 @@ import time
 from app.services.admin_token import ensure_admin_token
 from app.services.request_log import RequestLog
 from app.services.runtime_config import RuntimeConfigService
-from app.services.token_file import load_token_file
 from app.services.token_pool import TokenPool
 from app.settings import VERSION, Settings
 from app.store import open_store
@@ -30,7 +29,7 @@ def prepare(settings: Settings) -> None:
     store = open_store(settings.data_dir, settings.store_url)
     try:
         RuntimeConfigService(store, settings).reset_to_environment()
-        TokenPool(store).replace(load_token_file(settings.token_list_file))
+        TokenPool(store, settings.token_list_file).reload()
         RequestLog(store, settings.request_logs_limit).reset_counters_from_entries()
         store.put(SERVER_KEY, {"started_at": time.time()})
     finally:

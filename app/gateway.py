@@ -29,7 +29,7 @@ class Gateway:
 def build_gateway(settings: Settings) -> Gateway:
     store = open_store(settings.data_dir, settings.store_url)
     admin = ensure_admin_token(settings.auth_token, settings.data_dir)
-    pool = TokenPool(store)
+    pool = TokenPool(store, settings.token_list_file)
     request_log = RequestLog(store, settings.request_logs_limit)
     upstream = Upstream(settings.cursor_api2_base_url, settings.cursor_web_base_url, settings.reverse_proxy_host)
     return Gateway(

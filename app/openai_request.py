@@ -6,12 +6,11 @@ Unknown keys are ignored everywhere, as OpenAI clients send many (temperature, t
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from app import errors
-from app.errors import ApiError
+from app.json_body import expect, shape_error
 from app.settings import MODEL_IDS
 
 ROLE_ALIASES = {
@@ -63,56 +62,24 @@ class ChatRequest:
         return self.base_model in _KNOWN_MODELS
 
 
-def is_json_content_type(mimetype: str) -> bool:
-    """`application/json` or any `application/*+json` (what axum's Json extractor accepts)."""
-    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
-
-
-def parse_json_body(mimetype: str, body: bytes) -> Any:
-    """The JSON value of a request body, or the reference's 415 / 400 (SPEC §4.1)."""
-    if not is_json_content_type(mimetype):
-        raise ApiError(415, "unsupported_media_type", "Expected request with `Content-Type: application/json`")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"Failed to parse the request body as JSON: {exc}") from None
-
-
-def _shape_error(param: str, problem: str) -> ApiError:
-    return ApiError(
-        422,
-        "invalid_request_body",
-        f"Failed to deserialize the JSON body into the target type: {param}: {problem}",
-        param=param,
-    )
-
-
-def _expect(value: Any, kind: type, param: str, what: str) -> Any:
-    # JSON true/false are Python bools, and bool is a subclass of int: never let one pass as
-    # another kind.
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise _shape_error(param, f"expected {what}")
-    return value
-
-
 def _parse_content(content: Any, index: int) -> tuple[str, bool, tuple[ImageRef, ...]]:
     param = f"messages[{index}].content"
     if isinstance(content, str):
         return content, True, ()
-    parts = _expect(content, list, param, "a string or an array of content parts")
+    parts = expect(content, list, param, "a string or an array of content parts")
     texts: list[str] = []
     images: list[ImageRef] = []
     for part_index, part in enumerate(parts):
         part_param = f"{param}[{part_index}]"
-        _expect(part, dict, part_param, "an object")
-        kind = _expect(part.get("type"), str, f"{part_param}.type", "a string")
+        expect(part, dict, part_param, "an object")
+        kind = expect(part.get("type"), str, f"{part_param}.type", "a string")
         text = part.get("text")
         if text is not None:
-            _expect(text, str, f"{part_param}.text", "a string")
+            expect(text, str, f"{part_param}.text", "a string")
         image_url = part.get("image_url")
         if image_url is not None:
-            _expect(image_url, dict, f"{part_param}.image_url", "an object")
-            url = _expect(image_url.get("url"), str, f"{part_param}.image_url.url", "a string")
+            expect(image_url, dict, f"{part_param}.image_url", "an object")
+            url = expect(image_url.get("url"), str, f"{part_param}.image_url.url", "a string")
         if kind == "text" and text is not None:
             texts.append(text)
         elif kind == "image_url" and image_url is not None:
@@ -121,32 +88,32 @@ def _parse_content(content: Any, index: int) -> tuple[str, bool, tuple[ImageRef,
 
 
 def _parse_message(message: Any, index: int) -> RequestMessage:
-    _expect(message, dict, f"messages[{index}]", "an object")
-    role = _expect(message.get("role"), str, f"messages[{index}].role", "a string")
+    expect(message, dict, f"messages[{index}]", "an object")
+    role = expect(message.get("role"), str, f"messages[{index}].role", "a string")
     canonical = ROLE_ALIASES.get(role)
     if canonical is None:
-        raise _shape_error(
+        raise shape_error(
             f"messages[{index}].role",
             f"unknown variant `{role}`, expected one of system, developer, user, human, assistant, ai",
         )
     if "content" not in message or message["content"] is None:
-        raise _shape_error(f"messages[{index}].content", "expected a string or an array of content parts")
+        raise shape_error(f"messages[{index}].content", "expected a string or an array of content parts")
     text, plain, images = _parse_content(message["content"], index)
     return RequestMessage(canonical, text, plain, images)
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
     """The typed request, or a 422 naming the first field of the wrong shape."""
-    _expect(body, dict, "body", "a JSON object")
+    expect(body, dict, "body", "a JSON object")
     if "model" not in body:
-        raise _shape_error("model", "missing field `model`")
-    model = _expect(body["model"], str, "model", "a string")
+        raise shape_error("model", "missing field `model`")
+    model = expect(body["model"], str, "model", "a string")
     if "messages" not in body:
-        raise _shape_error("messages", "missing field `messages`")
-    raw_messages = _expect(body["messages"], list, "messages", "an array")
+        raise shape_error("messages", "missing field `messages`")
+    raw_messages = expect(body["messages"], list, "messages", "an array")
     stream = body.get("stream")
     if stream is not None:
-        _expect(stream, bool, "stream", "a boolean")
+        expect(stream, bool, "stream", "a boolean")
     messages = tuple(_parse_message(m, i) for i, m in enumerate(raw_messages))
     return ChatRequest(model=model, messages=messages, stream=bool(stream))
 

@@ -8,7 +8,8 @@ from flask import Blueprint, Response, request
 from app.blueprints import gateway, json_response
 from app.errors import ApiError
 from app.openai_format import ChunkEncoder, DONE_EVENT, completion_body, new_completion_id, sse_event
-from app.openai_request import parse_chat_request, parse_json_body, validate_chat_request
+from app.json_body import parse_json_body
+from app.openai_request import parse_chat_request, validate_chat_request
 from app.services.chat import UpstreamChat
 
 bp = Blueprint("chat", __name__)

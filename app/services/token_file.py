@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -48,17 +49,21 @@ def format_token_lines(lines: list[TokenLine]) -> str:
     return "\n".join(f"{line.token},{line.checksum}" for line in lines)
 
 
+_in_process = threading.RLock()  # gevent-aware once patched; flock alone is per file description
+
+
 @contextlib.contextmanager
 def locked(path: str) -> Iterator[None]:
-    """Exclusive advisory lock beside the file, held across read-modify-write sequences of
-    every process (gunicorn workers, a second instance on the same host)."""
+    """Exclusive lock held across a read-modify-write of the file by every process on the host
+    (gunicorn workers, a second instance) and every greenlet of this one."""
     lock_path = f"{os.path.abspath(path)}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+    with _in_process:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -83,20 +88,17 @@ def write_atomically(path: str, text: str) -> None:
         os.close(dir_fd)
 
 
-def load_token_file(path: str) -> list[TokenLine]:
-    """Read and normalise the file, rewriting it normalised (SPEC §7.2 steps 1–5).
-
-    A missing file is created empty. An unreadable file (permissions, invalid UTF-8) gives an
-    empty list and is left untouched (D9)."""
-    with locked(path):
-        try:
-            with open(path, encoding="utf-8", newline="") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            text = ""
-        except (OSError, UnicodeDecodeError) as exc:
-            log.warning("token file %s could not be read (%s); starting with no tokens, file left as is", path, exc)
-            return []
-        lines = parse_token_text(text)
-        write_atomically(path, format_token_lines(lines))
-        return lines
+def read_and_normalise(path: str) -> list[TokenLine]:
+    """SPEC §7.2 steps 1–5 without taking the lock (callers hold it): a missing file is
+    created empty; an unreadable one gives an empty list and is left untouched (D9)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("token file %s could not be read (%s); starting with no tokens, file left as is", path, exc)
+        return []
+    lines = parse_token_text(text)
+    write_atomically(path, format_token_lines(lines))
+    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from app.cursor.checksum import build_checksum, is_valid_checksum, tsheader
-from app.services.token_file import format_token_lines, load_token_file, parse_token_text, write_atomically
+from app.services.token_file import format_token_lines, parse_token_text, read_and_normalise, write_atomically
 from tests.support import make_token
 
 T1, T2 = make_token("user_one"), make_token("user_two")
@@ -14,7 +14,7 @@ C137 = build_checksum("a" * 64, "b" * 64, now=0)
 def test_normalisation_row_65(tmp_path):
     path = tmp_path / ".tokens"
     path.write_bytes(f"# comment\r\n{T2}\r\nuser%3A%3A{T1},{C137}\r\n{T1},bad\r\n".encode())
-    [line] = load_token_file(str(path))
+    [line] = read_and_normalise(str(path))
     assert line.token == T1 and len(line.checksum) == 137 and is_valid_checksum(line.checksum)
     text = path.read_text()
     assert "\r" not in text and text == f"{T1},{line.checksum}"
@@ -33,13 +33,13 @@ def test_first_occurrence_order_and_later_checksum():
 
 def test_missing_file_is_created_empty(tmp_path):
     path = tmp_path / ".tokens"
-    assert load_token_file(str(path)) == [] and path.read_text() == ""
+    assert read_and_normalise(str(path)) == [] and path.read_text() == ""
 
 
 def test_unreadable_file_is_left_untouched(tmp_path):
     path = tmp_path / ".tokens"
     path.write_bytes(b"\xff\xfe not utf-8")
-    assert load_token_file(str(path)) == []
+    assert read_and_normalise(str(path)) == []
     assert path.read_bytes() == b"\xff\xfe not utf-8"
 
 
