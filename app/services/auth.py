@@ -11,6 +11,7 @@ from typing import Literal
 
 from app import errors
 from app.cursor.checksum import is_valid_checksum, repair_checksum
+from app.cursor.keys import KeyOptions, decode_key
 from app.cursor.session_token import split_token_and_checksum, strip_token_prefix, validate_token
 from app.services.runtime_config import RuntimeConfig
 from app.services.token_pool import TokenPool
@@ -25,7 +26,8 @@ class ChatCredential:
 
     token: str
     checksum: str
-    source: Literal["pool", "direct"]
+    source: Literal["pool", "direct", "key"]
+    key_options: KeyOptions | None = None  # a dynamic key's overrides of the global options
 
 
 def bearer_value(header: str | None) -> str | None:
@@ -62,6 +64,11 @@ class Authenticator:
             if picked is None:
                 raise errors.no_tokens()
             return ChatCredential(picked.token, picked.checksum, "pool")
+        if config.enable_dynamic_key and bearer.startswith(self._settings.key_prefix):
+            decoded = decode_key(bearer, self._settings.key_prefix)
+            if decoded is None:
+                raise errors.unauthorized()
+            return ChatCredential(decoded.token, decoded.checksum, "key", decoded.options)
         return self.direct_credential(bearer)
 
     def direct_credential(self, bearer: str) -> ChatCredential:

@@ -22,6 +22,7 @@ from app.cursor.errors import (
     UpstreamTimeout,
 )
 from app.cursor.events import ContentStart, Event, FilledPrompt, StreamEnd, TextDelta, WebReferences
+from app.cursor.keys import KeyOptions
 from app.errors import ApiError
 from app.openai_request import ChatRequest
 from app.services.auth import ChatCredential
@@ -34,19 +35,25 @@ from app.settings import ProxySetting, Settings, VisionAbility
 
 @dataclass(frozen=True, slots=True)
 class ChatOptions:
-    """The per-request options of SPEC §6.3 (a dynamic key may override them, issue 3)."""
+    """The per-request options of SPEC §6.3: the global settings, each overridden by a dynamic
+    key that sets it."""
 
     vision_disabled: bool
     slow_pool: bool
     include_web_references: bool
 
     @classmethod
-    def from_config(cls, config: RuntimeConfig) -> ChatOptions:
+    def effective(cls, config: RuntimeConfig, key: KeyOptions | None) -> ChatOptions:
+        key = key or KeyOptions()
         return cls(
-            vision_disabled=config.vision_ability is VisionAbility.NONE,
-            slow_pool=config.enable_slow_pool,
-            include_web_references=config.include_web_references,
+            vision_disabled=_first_set(key.disable_vision, config.vision_ability is VisionAbility.NONE),
+            slow_pool=_first_set(key.enable_slow_pool, config.enable_slow_pool),
+            include_web_references=_first_set(key.include_web_references, config.include_web_references),
         )
+
+
+def _first_set(override: bool | None, default: bool) -> bool:
+    return default if override is None else override
 
 
 def api_error_from_upstream(exc: UpstreamError) -> ApiError:
@@ -88,7 +95,7 @@ class ChatService:
     def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig) -> UpstreamChat:
         """Resolve images, account for the request, send it, and return once Cursor's response
         headers arrived. Raises ApiError (the request log already records the failure)."""
-        options = ChatOptions.from_config(config)
+        options = ChatOptions.effective(config, credential.key_options)
         client = self._clients.get(config.proxies)
         settings = self._settings
         resolver = ImageResolver(
