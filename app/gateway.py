@@ -11,6 +11,7 @@ from app.services.debug_log import DebugLog
 from app.services.request_log import RequestLog
 from app.services.runtime_config import RuntimeConfigService
 from app.services.token_pool import TokenPool
+from app.services.usage import AccountUsage
 from app.settings import Settings
 from app.store import Store, open_store
 
@@ -23,6 +24,7 @@ class Gateway:
     pool: TokenPool
     auth: Authenticator
     request_log: RequestLog
+    usage: AccountUsage
     chat: ChatService
 
 
@@ -32,6 +34,8 @@ def build_gateway(settings: Settings) -> Gateway:
     pool = TokenPool(store, settings.token_list_file)
     request_log = RequestLog(store, settings.request_logs_limit)
     upstream = Upstream(settings.cursor_api2_base_url, settings.cursor_web_base_url, settings.reverse_proxy_host)
+    clients = ClientProvider(upstream)
+    usage = AccountUsage(store, pool, request_log, clients)
     return Gateway(
         settings=settings,
         store=store,
@@ -39,5 +43,6 @@ def build_gateway(settings: Settings) -> Gateway:
         pool=pool,
         auth=Authenticator(settings, admin.value, pool),
         request_log=request_log,
-        chat=ChatService(settings, request_log, ClientProvider(upstream), DebugLog(settings.debug, settings.debug_log_file)),
+        usage=usage,
+        chat=ChatService(settings, request_log, clients, usage, DebugLog(settings.debug, settings.debug_log_file)),
     )

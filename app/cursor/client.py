@@ -163,6 +163,19 @@ class CursorClient:
             raise upstream_error_from_body(response.status_code, content_type, excerpt)
         return ChatResponse(response, ResponseDecoder(*self._limits), idle_timeout)
 
+    def get_json(self, base_url: str, path: str, headers: dict[str, str], timeout: float,
+                 query: dict[str, str] | None = None) -> object:
+        """GET a JSON document from one of Cursor's hosts (through the reverse proxy when set).
+        The status is not checked: an error body simply fails the caller's parsing."""
+        url, routing = self.upstream.locate(base_url, path)
+        try:
+            response = self._session.get(url, params=query, headers={**routing, **headers}, timeout=(timeout, timeout))
+            return response.json()
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(describe_failure(exc)) from exc
+        except ValueError as exc:
+            raise TransportError(f"not JSON: {exc}") from exc
+
     def fetch(self, url: str, *, max_bytes: int, timeout: float) -> bytes:
         """GET a URL (image downloads, PROTOCOL §1.7) with a size and time limit."""
         try:

@@ -71,6 +71,12 @@ class Authenticator:
             return ChatCredential(decoded.token, decoded.checksum, "key", decoded.options)
         return self.direct_credential(bearer)
 
+    def token_of(self, value: str) -> str | None:
+        """A valid token from `token` or `token<delimiter>checksum` (SPEC §5.3), or None."""
+        parts = split_token_and_checksum(value, self._settings.token_delimiter, self._settings.use_comma_delimiter)
+        token = strip_token_prefix(parts[0] if parts else value)
+        return token if validate_token(token) is not None else None
+
     def direct_credential(self, bearer: str) -> ChatCredential:
         """`token<delimiter>checksum` (SPEC §5.2 step 4); the checksum used is the repaired one."""
         parts = split_token_and_checksum(

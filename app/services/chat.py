@@ -29,6 +29,7 @@ from app.services.auth import ChatCredential
 from app.services.debug_log import DebugLog
 from app.services.request_log import RequestLog
 from app.services.runtime_config import RuntimeConfig
+from app.services.usage import AccountUsage, effective_rule, rule_selects
 from app.services.vision import ImageResolver
 from app.settings import ProxySetting, Settings, VisionAbility
 
@@ -86,10 +87,12 @@ class ClientProvider:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, request_log: RequestLog, clients: ClientProvider, debug_log: DebugLog) -> None:
+    def __init__(self, settings: Settings, request_log: RequestLog, clients: ClientProvider, usage: AccountUsage,
+                 debug_log: DebugLog) -> None:
         self._settings = settings
         self._log = request_log
         self._clients = clients
+        self._usage = usage
         self._debug = debug_log
 
     def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig) -> UpstreamChat:
@@ -104,9 +107,14 @@ class ChatService:
             settings.image_max_bytes,
         )
         messages = [resolver.resolve(message, options.vision_disabled) for message in request.messages]
+        if self._usage.blocks(credential.token, request.base_model):
+            self._log.blocked()
+            raise errors.unauthorized()
         log_id = self._log.start(
             model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream
         )
+        if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
+            self._usage.refresh_in_background(credential.token, log_id, config.proxies)
         try:
             body = encode_chat_body(
                 build_chat_request(

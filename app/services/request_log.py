@@ -47,6 +47,11 @@ class RequestLog:
         }
         return self._store.log_append(entry, self._limit)
 
+    def blocked(self) -> None:
+        """The usage pre-check refused an authenticated request: counted, never logged."""
+        self._store.incr(TOTAL)
+        self._store.incr(ERROR)
+
     def upstream_answered(self, log_id: int) -> None:
         """Response headers arrived: no longer active, `success` until something fails."""
         self._store.incr(ACTIVE, -1)
@@ -67,6 +72,9 @@ class RequestLog:
     def finished(self, log_id: int, total: float, first: float | None) -> None:
         timing = {"total": round(total, 3), "first": round(total if first is None else first, 3)}
         self._store.log_update(log_id, {"timing": timing})
+
+    def set_profile(self, log_id: int, profile: dict) -> None:
+        self._store.log_update(log_id, {"token_info": {"profile": profile}})
 
     def set_prompt(self, log_id: int, prompt: str) -> None:
         self._store.log_update(log_id, {"prompt": prompt})

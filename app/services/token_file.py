@@ -12,7 +12,6 @@ import fcntl
 import logging
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -49,21 +48,18 @@ def format_token_lines(lines: list[TokenLine]) -> str:
     return "\n".join(f"{line.token},{line.checksum}" for line in lines)
 
 
-_in_process = threading.RLock()  # gevent-aware once patched; flock alone is per file description
-
-
 @contextlib.contextmanager
 def locked(path: str) -> Iterator[None]:
     """Exclusive lock held across a read-modify-write of the file by every process on the host
-    (gunicorn workers, a second instance) and every greenlet of this one."""
-    lock_path = f"{os.path.abspath(path)}.lock"
-    with _in_process:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+    (gunicorn workers, a second instance) and every thread: flock excludes each open file
+    description, and each caller opens its own. Greenlets of one worker never yield inside
+    (file and SQLite calls do not), so they cannot interleave either."""
+    fd = os.open(f"{os.path.abspath(path)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def write_atomically(path: str, text: str) -> None:

@@ -68,6 +68,19 @@ class TokenPool:
         """Install a freshly loaded list; profiles are cleared (SPEC §7.2 step 6)."""
         self._store.put(TOKENS_KEY, [{"token": line.token, "checksum": line.checksum} for line in lines])
 
+    def set_profile(self, token: str, profile: dict) -> None:
+        """Attach a fetched profile to the first entry with this token (SPEC §6.5)."""
+
+        def attach(entries: list[dict] | None) -> list[dict]:
+            entries = entries or []
+            for entry in entries:
+                if entry["token"] == token:
+                    entry["profile"] = profile
+                    break
+            return entries
+
+        self._store.update(TOKENS_KEY, attach)
+
     def reload(self) -> int:
         """Re-read the file (SPEC §7.5)."""
         with locked(self._path):

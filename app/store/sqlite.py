@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import functools
 import sqlite3
+import threading
 from typing import Any, Callable
 
 from app.store.base import Store
@@ -22,6 +24,18 @@ CREATE TABLE IF NOT EXISTS request_logs (id INTEGER PRIMARY KEY AUTOINCREMENT, e
 """
 
 
+def _serialised(method):
+    """One operation at a time on the shared connection. Under gevent no statement yields, so
+    this never waits; it matters when plain threads share the store (tests, tools)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -31,6 +45,7 @@ class SqliteStore(Store):
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         self.path = path
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -40,6 +55,7 @@ class SqliteStore(Store):
         return _Transaction(self._db)
 
     # -- counters -------------------------------------------------------------------------
+    @_serialised
     def incr(self, name: str, amount: int = 1) -> int:
         row = self._db.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
@@ -48,10 +64,12 @@ class SqliteStore(Store):
         ).fetchone()
         return row[0]
 
+    @_serialised
     def counter(self, name: str) -> int:
         row = self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return row[0] if row else 0
 
+    @_serialised
     def set_counter(self, name: str, value: int) -> None:
         self._db.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
@@ -60,10 +78,12 @@ class SqliteStore(Store):
         )
 
     # -- documents ------------------------------------------------------------------------
+    @_serialised
     def get(self, key: str) -> Any | None:
         row = self._db.execute("SELECT value FROM documents WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    @_serialised
     def put(self, key: str, value: Any) -> None:
         self._db.execute(
             "INSERT INTO documents (key, value) VALUES (?, ?) "
@@ -71,6 +91,7 @@ class SqliteStore(Store):
             (key, _dumps(value)),
         )
 
+    @_serialised
     def update(self, key: str, change: Callable[[Any | None], Any]) -> Any:
         with self._write():
             new = change(self.get(key))
@@ -78,6 +99,7 @@ class SqliteStore(Store):
         return new
 
     # -- request log ----------------------------------------------------------------------
+    @_serialised
     def log_append(self, entry: dict, limit: int) -> int:
         with self._write():
             log_id = self._db.execute(
@@ -86,15 +108,18 @@ class SqliteStore(Store):
             self._db.execute("DELETE FROM request_logs WHERE id <= ?", (log_id - limit,))
         return log_id
 
+    @_serialised
     def log_update(self, log_id: int, patch: dict) -> None:
         self._db.execute(
             "UPDATE request_logs SET entry = json_patch(entry, ?) WHERE id = ?", (_dumps(patch), log_id)
         )
 
+    @_serialised
     def log_entries(self) -> list[dict]:
         rows = self._db.execute("SELECT id, entry FROM request_logs ORDER BY id").fetchall()
         return [{"id": log_id, **json.loads(entry)} for log_id, entry in rows]
 
+    @_serialised
     def close(self) -> None:
         self._db.close()
 

@@ -72,7 +72,7 @@ def test_direct_token_and_checksum(gateway, upstream):
     checksum = checksum_for(token)
     ok = gateway.post("/v1/chat/completions", json=chat_body("hi"), headers={"Authorization": f"Bearer {token},{checksum}"})
     assert ok.status_code == 200, ok.get_data(as_text=True)
-    [received] = upstream.requests()
+    [received] = upstream.chat_requests()
     assert received["headers"]["Authorization"] == f"Bearer {token}"
     # the checksum is sent repaired: same hashes, current timestamp header
     assert received["headers"]["x-cursor-checksum"][8:] == checksum[8:]
@@ -86,7 +86,7 @@ def test_cookie_prefixes_are_stripped(gateway, upstream):
     for prefix in ("user_cookie%3A%3A", "user_cookie::"):
         response = gateway.post("/v1/chat/completions", json=chat_body(), headers={"Authorization": f"Bearer {prefix}{token},{checksum}"})
         assert response.status_code == 200
-    assert [r["headers"]["Authorization"] for r in upstream.requests()] == [f"Bearer {token}"] * 2
+    assert [r["headers"]["Authorization"] for r in upstream.chat_requests()] == [f"Bearer {token}"] * 2
 
 
 def test_expired_or_future_tokens_are_refused(gateway):

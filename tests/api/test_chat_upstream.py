@@ -40,7 +40,7 @@ def data_url(data: bytes, kind: str = "png") -> str:
 
 def test_upstream_request_has_every_header_and_always_present_field(gateway, upstream):
     assert chat(gateway, "hi").status_code == 200
-    [received] = upstream.requests()
+    [received] = upstream.chat_requests()
     assert received["accepted"], received["reason"]
     headers = {k.lower(): v for k, v in received["headers"].items()}
     assert headers["content-type"] == "application/connect+proto"
@@ -68,19 +68,19 @@ def test_default_instructions_or_system_text(make_gateway, upstream):
     messages = [{"role": "system", "content": "Be terse."}, {"role": "system", "content": [{"type": "text", "text": "Use English."}]},
                 {"role": "user", "content": "hi"}]
     client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": messages}, headers=ADMIN)
-    default, custom = upstream.requests()
+    default, custom = upstream.chat_requests()
     assert default["request"]["explicit_context"]["context"] == "Respond in Chinese by default"
     assert custom["request"]["explicit_context"]["context"] == "Be terse.\n\nUse English."
     blank = make_gateway(tokens=[make_token()], DEFAULT_INSTRUCTIONS="")
     upstream.clear()
     chat(blank, "hi")
-    assert "explicit_context" not in upstream.requests()[0]["request"]
+    assert "explicit_context" not in upstream.chat_requests()[0]["request"]
 
 
 def test_conversation_is_normalised_to_alternate(gateway, upstream):
     messages = [{"role": "assistant", "content": "a1"}, {"role": "assistant", "content": "a2"}]
     gateway.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": messages}, headers=ADMIN)
-    conversation = upstream.requests()[0]["request"]["conversation"]
+    conversation = upstream.chat_requests()[0]["request"]["conversation"]
     assert [(m.get("type"), m.get("text", "")) for m in conversation] == [
         ("MESSAGE_TYPE_HUMAN", ""), ("MESSAGE_TYPE_AI", "a1"), ("MESSAGE_TYPE_HUMAN", ""),
         ("MESSAGE_TYPE_AI", "a2"), ("MESSAGE_TYPE_HUMAN", ""),
@@ -89,14 +89,14 @@ def test_conversation_is_normalised_to_alternate(gateway, upstream):
 
 def test_external_links_from_the_last_user_message(gateway, upstream):
     chat(gateway, "read @https://example.com/x and @notaurl please")
-    links = upstream.requests()[0]["request"]["external_links"]
+    links = upstream.chat_requests()[0]["request"]["external_links"]
     assert [link["url"] for link in links] == ["https://example.com/x"]
 
 
 def test_web_search_models_use_stream_chat_web(gateway, upstream):
     response = chat(gateway, "news", model="gpt-4o-online")
     assert response.status_code == 200 and response.get_json()["model"] == "gpt-4o-online"
-    [received] = upstream.requests()
+    [received] = upstream.chat_requests()
     assert received["path"] == "/aiserver.v1.AiService/StreamChatWeb"
     assert received["request"]["use_web"] == "full_search"
     assert received["request"]["model_details"]["model_name"] == "gpt-4o"
@@ -107,7 +107,7 @@ def test_long_context_and_slow_pool_flags(make_gateway, upstream):
     chat(slow, "hi", model="gpt-4o-128k")
     normal = make_gateway(tokens=[make_token()])
     chat(normal, "hi")
-    first, second = upstream.requests()
+    first, second = upstream.chat_requests()
     assert first["request"]["long_context_mode"] is True
     assert first["request"]["model_details"]["enable_slow_pool"] is True
     assert "enable_slow_pool" not in second["request"]["model_details"]
@@ -119,15 +119,15 @@ def test_pool_rotation_is_round_robin(make_gateway, upstream):
     client = make_gateway(tokens=tokens)
     for _ in range(4):
         assert chat(client, "hi").status_code == 200
-    used = [r["headers"]["Authorization"].removeprefix("Bearer ") for r in upstream.requests()]
+    used = [r["headers"]["Authorization"].removeprefix("Bearer ") for r in upstream.chat_requests()]
     assert used == [tokens[0], tokens[1], tokens[2], tokens[0]]
 
 
 def test_upstream_connections_are_reused(gateway, upstream):
     before = upstream.connections()
-    for _ in range(5):
-        assert chat(gateway, "hi").status_code == 200
-        assert chat(gateway, "hi", stream=True).get_data(as_text=True).endswith("data: [DONE]\n\n")
+    for _ in range(5):  # cursor-small: no background usage check opening connections of its own
+        assert chat(gateway, "hi", model="cursor-small").status_code == 200
+        assert chat(gateway, "hi", model="cursor-small", stream=True).get_data(as_text=True).endswith("data: [DONE]\n\n")
     assert upstream.connections() - before <= 2  # one for the ten chats, one for this probe
 
 
@@ -154,28 +154,28 @@ def test_base64_images_are_sent_with_dimensions(gateway, upstream):
     image = png(3, 2)
     response = gateway.post("/v1/chat/completions", json=image_message(data_url(image)), headers=ADMIN)
     assert response.status_code == 200, response.get_data(as_text=True)
-    [sent] = upstream.requests()[0]["request"]["conversation"][0]["images"]
+    [sent] = upstream.chat_requests()[0]["request"]["conversation"][0]["images"]
     assert base64.b64decode(sent["data"]) == image
     assert sent["dimension"] == {"width": 3, "height": 2}
 
 
 def test_http_images_are_dropped_in_base64_mode(gateway, upstream):
     gateway.post("/v1/chat/completions", json=image_message("https://example.invalid/a.png"), headers=ADMIN)
-    assert "images" not in upstream.requests()[0]["request"]["conversation"][0]
+    assert "images" not in upstream.chat_requests()[0]["request"]["conversation"][0]
 
 
 def test_http_images_are_fetched_in_all_mode(make_gateway, upstream, image_server):
     client = make_gateway(tokens=[make_token()], VISION_ABILITY="all")
     response = client.post("/v1/chat/completions", json=image_message(f"{image_server}/cat.png"), headers=ADMIN)
     assert response.status_code == 200, response.get_data(as_text=True)
-    [sent] = upstream.requests()[0]["request"]["conversation"][0]["images"]
+    [sent] = upstream.chat_requests()[0]["request"]["conversation"][0]["images"]
     assert sent["dimension"] == {"width": 4, "height": 5}
 
 
 def test_vision_none_forwards_no_images(make_gateway, upstream):
     client = make_gateway(tokens=[make_token()], VISION_ABILITY="none")
     assert client.post("/v1/chat/completions", json=image_message(data_url(png(1, 1))), headers=ADMIN).status_code == 200
-    assert "images" not in upstream.requests()[0]["request"]["conversation"][0]
+    assert "images" not in upstream.chat_requests()[0]["request"]["conversation"][0]
 
 
 def test_unusable_images_get_400_invalid_image(gateway, upstream):
@@ -188,7 +188,7 @@ def test_unusable_images_get_400_invalid_image(gateway, upstream):
         error = response.get_json()["error"]
         assert error["code"] == "invalid_image" and "messages[0]" in error["message"]
         assert error["param"] == "messages[0].content[1].image_url"
-    assert upstream.requests() == []  # refused before anything went upstream
+    assert upstream.chat_requests() == []  # refused before anything went upstream
 
 
 # -- what comes back -----------------------------------------------------------------------
@@ -270,7 +270,7 @@ def test_echoed_web_reference_block_is_stripped_upstream(gateway, upstream):
                 {"role": "assistant", "content": "WebReferences:\n1. [T](https://a)\n\nThe answer."},
                 {"role": "user", "content": "more"}]
     gateway.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": messages}, headers=ADMIN)
-    assert upstream.requests()[0]["request"]["conversation"][1]["text"] == "The answer."
+    assert upstream.chat_requests()[0]["request"]["conversation"][1]["text"] == "The answer."
 
 
 # -- upstream failures ---------------------------------------------------------------------

@@ -39,7 +39,7 @@ def test_key_round_trip_with_option_overrides(make_gateway, upstream):
     response = chat(client, "fake:web", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200
     assert response.get_json()["choices"][0]["message"]["content"].startswith("WebReferences:")  # key beats global off
-    [received] = upstream.requests()
+    [received] = upstream.chat_requests()
     assert received["headers"]["Authorization"] == f"Bearer {T}"
     sent = received["headers"]["x-cursor-checksum"]
     assert sent[8:] == C[8:]  # C's device and MAC hashes, fresh header

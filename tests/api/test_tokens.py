@@ -137,4 +137,4 @@ def test_added_token_is_used_by_the_next_pool_chat(make_gateway, upstream):
     client.post("/tokens/add", json=[{"token": T}], headers=ADMIN)
     chat = client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, headers=ADMIN)
     assert chat.status_code == 200
-    assert upstream.requests()[0]["headers"]["Authorization"] == f"Bearer {T}"
+    assert upstream.chat_requests()[0]["headers"]["Authorization"] == f"Bearer {T}"

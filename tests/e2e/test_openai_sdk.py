@@ -88,7 +88,7 @@ def test_twenty_megabyte_image_body_within_a_32_mb_limit(client, fake):
     completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": [
         {"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]}])
     assert completion.choices[0].message.content == "Echo: describe"
-    [sent] = fake.requests()[0]["request"]["conversation"][0]["images"]
+    [sent] = fake.chat_requests()[0]["request"]["conversation"][0]["images"]
     assert sent["dimension"] == {"width": 1, "height": 1}
 
 
@@ -120,7 +120,7 @@ def test_pool_rotation_is_global_across_workers(server, fake):
         statuses = list(pool.map(lambda i: requests.post(f"{server.url}/v1/chat/completions", headers=auth,
                                                          json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}).status_code, range(20)))
     assert statuses == [200] * 20
-    used = [r["headers"]["Authorization"] for r in fake.requests()]
+    used = [r["headers"]["Authorization"] for r in fake.chat_requests()]
     assert sorted(used.count(t) for t in set(used)) == [10, 10]
 
 
@@ -133,9 +133,9 @@ def test_client_disconnect_closes_the_upstream_at_once(client, fake):
     assert "tick 0" in next(iterator).choices[0].delta.content
     stream.close()  # the user pressed stop
     deadline = time.monotonic() + 2
-    while time.monotonic() < deadline and not fake.requests()[0].get("client_closed"):
+    while time.monotonic() < deadline and not fake.chat_requests()[0].get("client_closed"):
         time.sleep(0.05)
-    assert fake.requests()[0].get("client_closed"), "the gateway kept reading a stream nobody wants"
+    assert fake.chat_requests()[0].get("client_closed"), "the gateway kept reading a stream nobody wants"
 
 
 def test_dead_proxy_fails_cleanly(tmp_path, fake):

@@ -29,7 +29,7 @@ def test_four_workers_rotate_one_pool_and_see_additions_at_once(tmp_path, fake):
     with running_gateway(gateway_env(tmp_path, fake.url), workers=4) as server:
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             assert list(pool.map(lambda _: chat(server.url), range(40))) == [200] * 40
-        used = [r["headers"]["Authorization"].removeprefix("Bearer ") for r in fake.requests()]
+        used = [r["headers"]["Authorization"].removeprefix("Bearer ") for r in fake.chat_requests()]
         assert {token: used.count(token) for token in tokens} == {token: 10 for token in tokens}
 
         added = make_token("user_added")

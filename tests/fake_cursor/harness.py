@@ -35,8 +35,14 @@ class FakeCursor:
         return self
 
     def requests(self) -> list[dict]:
-        """What the fake received, oldest first."""
+        """Everything the fake received, oldest first."""
         return requests.get(f"{self.url}/__fake/requests", timeout=30).json()
+
+    def chat_requests(self) -> list[dict]:
+        return [record for record in self.requests() if record["path"].startswith("/aiserver.v1.")]
+
+    def account_requests(self) -> list[dict]:
+        return [record for record in self.requests() if not record["path"].startswith("/aiserver.v1.")]
 
     def connections(self) -> int:
         """TCP connections accepted so far (this call's own included)."""

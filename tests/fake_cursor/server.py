@@ -9,6 +9,7 @@ from gevent.server import StreamServer
 from google.protobuf.json_format import MessageToDict
 
 from tests.fake_cursor import scenarios
+from tests.fake_cursor.accounts import ACCOUNT_PATHS, answer
 from tests.fake_cursor.frames import error_frame
 from tests.fake_cursor.http import BadRequest, Connection, Request, read_request
 from tests.fake_cursor.validation import CHAT_PATHS, Rejection, check_http, check_semantics, parse_message
@@ -39,6 +40,8 @@ class FakeCursor:
             self.control(conn, request)
         elif request.path in CHAT_PATHS:
             self.chat(conn, request)
+        elif request.path in ACCOUNT_PATHS:
+            self.account(conn, request)
         else:
             conn.json(404, {"code": "not_found", "message": f"no route {request.path}"})
 
@@ -52,6 +55,12 @@ class FakeCursor:
             conn.json(200, {"ok": True, "connections": self.connections})
         else:
             conn.json(404, {"code": "not_found", "message": request.path})
+
+    def account(self, conn: Connection, request: Request) -> None:
+        status, body, reason = answer(request)
+        self.records.append({"path": request.path, "method": request.method, "headers": request.headers,
+                             "query": request.query, "accepted": reason is None, "reason": reason})
+        conn.json(status, body)
 
     def chat(self, conn: Connection, request: Request) -> None:
         record = {"path": request.path, "method": request.method, "headers": request.headers,

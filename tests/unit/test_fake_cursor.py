@@ -31,7 +31,7 @@ def test_valid_request_is_accepted_and_recorded(upstream):
     body, headers = valid("hello")
     response = post(upstream, body, headers)
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/connect+proto"
-    [record] = upstream.requests()
+    [record] = upstream.chat_requests()
     assert record["accepted"] and record["scenario"] == "echo"
     assert "should_cache" in record["present_fields"] and record["request"]["conversation"][0]["text"] == "hello"
 
@@ -52,7 +52,7 @@ def test_malformed_requests_are_refused_with_a_reason(upstream, change, status, 
     body, headers = change(*valid())
     response = post(upstream, body, headers)
     assert response.status_code == status
-    [record] = upstream.requests()
+    [record] = upstream.chat_requests()
     assert not record["accepted"] and reason in record["reason"]
 
 
@@ -72,7 +72,7 @@ def test_semantic_errors_answer_with_a_bad_request_trailer(upstream):
     response = post(upstream, body, headers, path="/aiserver.v1.AiService/StreamChatWeb")  # no use_web
     assert response.status_code == 200 and response.content[0] == 2  # an end-of-stream frame
     assert b"ERROR_BAD_REQUEST" in response.content
-    assert "use_web" in upstream.requests()[0]["reason"]
+    assert "use_web" in upstream.chat_requests()[0]["reason"]
 
 
 def test_unknown_path_is_404(upstream):

@@ -1,0 +1,76 @@
+"""Account usage: which chats refresh an account's profile, and the pre-check that stops
+spending an exhausted free account (SPEC §6.4–6.5, PROTOCOL §6.3–6.4).
+
+The latest good profile of each token is kept in the store, so the pre-check is one lookup
+(the reference scans its log ring). A failed fetch never erases a good profile (D14).
+"""
+from __future__ import annotations
+
+import threading
+
+from app.cursor.keys import USAGE_ALL, USAGE_CUSTOM, KeyOptions
+from app.cursor.profile import fetch_profile
+from app.services.request_log import RequestLog
+from app.services.token_pool import TokenPool
+from app.settings import MODEL_IDS, USAGE_CHECK_DEFAULT_MODELS, ProxySetting, UsageRule
+from app.store import Store
+
+PROFILE_KEY = "profile:"
+_DEFAULT_LIST = frozenset(USAGE_CHECK_DEFAULT_MODELS)
+
+
+def effective_rule(global_rule: UsageRule, key: KeyOptions | None) -> UsageRule:
+    """A dynamic key's rule replaces the global one; its TYPE_DEFAULT means no check (D8)."""
+    if key is None or key.usage_check is None:
+        return global_rule
+    kind, models = key.usage_check
+    if kind == USAGE_ALL:
+        return UsageRule("all")
+    if kind == USAGE_CUSTOM and models:
+        return UsageRule("list", models)
+    return UsageRule("none")
+
+
+def rule_selects(rule: UsageRule, base_model: str) -> bool:
+    if base_model not in MODEL_IDS:
+        return False  # names admitted only by PASS_ANY_CLAUDE are never checked
+    return {"none": False, "default": base_model in _DEFAULT_LIST, "all": True}.get(rule.kind, base_model in rule.models)
+
+
+def is_exhausted(profile: dict, base_model: str) -> bool:
+    """Only plain `free` accounts are blocked; premium models count against the premium bucket
+    (the fixed default list decides, whatever the configured rule)."""
+    if profile.get("stripe", {}).get("membership_type") != "free":
+        return False
+    bucket = profile["usage"]["premium" if base_model in _DEFAULT_LIST else "standard"]
+    return "max_requests" in bucket and bucket["requests"] >= bucket["max_requests"]
+
+
+class AccountUsage:
+    def __init__(self, store: Store, pool: TokenPool, request_log: RequestLog, clients) -> None:
+        self._store = store
+        self._pool = pool
+        self._log = request_log
+        self._clients = clients
+
+    def latest_profile(self, token: str) -> dict | None:
+        return self._store.get(PROFILE_KEY + token)
+
+    def blocks(self, token: str, base_model: str) -> bool:
+        profile = self.latest_profile(token)
+        return profile is not None and is_exhausted(profile, base_model)
+
+    def fetch(self, token: str, proxies: ProxySetting) -> dict | None:
+        return fetch_profile(self._clients.get(proxies), token)
+
+    def refresh_in_background(self, token: str, log_id: int, proxies: ProxySetting) -> None:
+        """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent)."""
+        threading.Thread(target=self._refresh, args=(token, log_id, proxies), daemon=True).start()
+
+    def _refresh(self, token: str, log_id: int, proxies: ProxySetting) -> None:
+        profile = self.fetch(token, proxies)
+        if profile is None:
+            return
+        self._store.put(PROFILE_KEY + token, profile)
+        self._pool.set_profile(token, profile)
+        self._log.set_profile(log_id, profile)
