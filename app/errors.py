@@ -60,8 +60,10 @@ def empty_messages() -> ApiError:
     return ApiError(400, "empty_messages", "Message array cannot be empty", param="messages")
 
 
-def unauthorized() -> ApiError:
-    return ApiError(401, "unauthorized", "Invalid authorization token")
+def unauthorized(reason: str | None = None) -> ApiError:
+    """401 with the reference's message, plus what is wrong when we know (never the value)."""
+    message = "Invalid authorization token" + (f": {reason}" if reason else "")
+    return ApiError(401, "unauthorized", message)
 
 
 def no_tokens() -> ApiError:

@@ -12,7 +12,7 @@ from typing import Literal
 from app import errors
 from app.cursor.checksum import is_valid_checksum, repair_checksum
 from app.cursor.keys import KeyOptions, decode_key
-from app.cursor.session_token import split_token_and_checksum, strip_token_prefix, validate_token
+from app.cursor.session_token import parse_claims, split_token_and_checksum, strip_token_prefix, validate_token
 from app.services.runtime_config import RuntimeConfig
 from app.services.token_pool import TokenPool
 from app.settings import Settings
@@ -78,13 +78,23 @@ class Authenticator:
         return token if validate_token(token) is not None else None
 
     def direct_credential(self, bearer: str) -> ChatCredential:
-        """`token<delimiter>checksum` (SPEC §5.2 step 4); the checksum used is the repaired one."""
+        """`token<delimiter>checksum` (SPEC §5.2 step 4); the checksum used is the repaired one.
+        Forms people paste also work: surrounding whitespace, a `user_…::` or `%3A%3A` cookie
+        prefix, a whole `WorkosCursorSessionToken=…` cookie."""
         parts = split_token_and_checksum(
-            bearer, self._settings.token_delimiter, self._settings.use_comma_delimiter
+            bearer.strip(), self._settings.token_delimiter, self._settings.use_comma_delimiter
         )
         if parts is None:
-            raise errors.unauthorized()
-        token = strip_token_prefix(parts[0])
-        if validate_token(token) is None or not is_valid_checksum(parts[1]):
-            raise errors.unauthorized()
-        return ChatCredential(token, repair_checksum(parts[1]), "direct")
+            raise errors.unauthorized(
+                f"expected the admin token, a key, or <token>{self._settings.token_delimiter}<checksum> "
+                "(get a checksum from GET /get-checksum)"
+            )
+        token = strip_token_prefix(parts[0].strip())
+        claims = parse_claims(token)
+        if claims is None:
+            raise errors.unauthorized("the token part is not a Cursor session token (a JWT starting with eyJ)")
+        if validate_token(token) is None:
+            raise errors.unauthorized("the session token has expired or is not valid yet; sign in to Cursor again")
+        if not is_valid_checksum(parts[1].strip()):
+            raise errors.unauthorized("the checksum part is not a valid checksum (72 or 137 characters, see GET /get-checksum)")
+        return ChatCredential(token, repair_checksum(parts[1].strip()), "direct")
