@@ -8,6 +8,7 @@ from app.services.admin_token import ensure_admin_token
 from app.services.auth import Authenticator
 from app.services.chat import ChatService, ClientProvider
 from app.services.debug_log import DebugLog
+from app.services.pages import PageOverrides
 from app.services.request_log import RequestLog
 from app.services.runtime_config import RuntimeConfigService
 from app.services.token_pool import TokenPool
@@ -24,6 +25,7 @@ class Gateway:
     pool: TokenPool
     auth: Authenticator
     request_log: RequestLog
+    pages: PageOverrides
     usage: AccountUsage
     chat: ChatService
 
@@ -43,6 +45,7 @@ def build_gateway(settings: Settings) -> Gateway:
         pool=pool,
         auth=Authenticator(settings, admin.value, pool),
         request_log=request_log,
+        pages=PageOverrides(store),
         usage=usage,
         chat=ChatService(settings, request_log, clients, usage, DebugLog(settings.debug, settings.debug_log_file)),
     )

@@ -92,8 +92,13 @@ def parse_usage_rule(value: str, *, empty_means: str) -> UsageRule:
         return UsageRule("default")
     if keyword in ("all", "everything"):
         return UsageRule("all")
-    models = tuple(dict.fromkeys(m for m in (part.strip() for part in text.split(",")) if m in MODEL_OWNERS))
+    models = known_models(text)
     return UsageRule("list", models) if models else UsageRule(empty_means)
+
+
+def known_models(text: str) -> tuple[str, ...]:
+    """The listed model ids of a comma-separated text, trimmed, unknown ones dropped."""
+    return tuple(dict.fromkeys(m for m in (part.strip() for part in text.split(",")) if m in MODEL_OWNERS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from app.cursor.keys import USAGE_ALL, USAGE_CUSTOM, USAGE_DEFAULT, USAGE_DISABL
 from app.errors import ApiError
 from app.json_body import expect, optional, shape_error
 from app.services.auth import bearer_value
-from app.settings import MODEL_OWNERS
+from app.settings import known_models
 
 bp = Blueprint("keys", __name__)
 USAGE_TYPES = {"default": USAGE_DEFAULT, "disabled": USAGE_DISABLED, "all": USAGE_ALL, "custom": USAGE_CUSTOM}
@@ -25,7 +25,7 @@ def _usage_check(body: dict) -> tuple[int, tuple[str, ...]] | None:
     if kind not in USAGE_TYPES:
         raise shape_error("usage_check_models.type", f"unknown variant `{kind}`, expected one of {', '.join(USAGE_TYPES)}")
     ids = optional(rule, "model_ids", str, "a comma-separated string", "")
-    models = tuple(m for m in (part.strip() for part in ids.split(",")) if m in MODEL_OWNERS) if kind == "custom" else ()
+    models = known_models(ids) if kind == "custom" else ()
     return USAGE_TYPES[kind], models
 
 

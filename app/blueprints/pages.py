@@ -11,7 +11,7 @@ from pathlib import Path
 import markdown
 from flask import Blueprint, Response, redirect
 
-from app.blueprints import text_response
+from app.blueprints import gateway, text_response
 
 bp = Blueprint("pages", __name__)
 
@@ -23,6 +23,18 @@ STATIC_TYPES = {
 }
 
 
+def overridden(path: str) -> Response | None:
+    """The operator's replacement for a page (SPEC §4.3), if any. The two shared assets keep
+    their own content type whatever the override's type."""
+    override = gateway().pages.get(path)
+    if override is None or override["type"] == "default":
+        return None
+    content_type = STATIC_TYPES.get(path.removeprefix("/static/")) or (
+        "text/html;charset=utf-8" if override["type"] == "html" else "text/plain;charset=utf-8"
+    )
+    return text_response(override["content"], content_type=content_type)
+
+
 def _empty_redirect(location: str) -> Response:
     response = redirect(location, code=307)
     response.set_data(b"")
@@ -31,12 +43,12 @@ def _empty_redirect(location: str) -> Response:
 
 @bp.get("/")
 def root() -> Response:
-    return _empty_redirect("/health")
+    return overridden("/") or _empty_redirect("/health")
 
 
 @bp.get("/about")
 def about() -> Response:
-    return _empty_redirect("/readme")
+    return overridden("/about") or _empty_redirect("/readme")
 
 
 @bp.get("/env-example")
@@ -58,7 +70,7 @@ def _readme_html() -> str:
 
 @bp.get("/readme")
 def readme() -> Response:
-    return text_response(_readme_html(), content_type="text/html;charset=utf-8")
+    return overridden("/readme") or text_response(_readme_html(), content_type="text/html;charset=utf-8")
 
 
 @bp.get("/static/<name>")
@@ -66,4 +78,4 @@ def static_file(name: str) -> Response:
     content_type = STATIC_TYPES.get(name)
     if content_type is None:
         return text_response("Not found", status=404)
-    return text_response((STATIC_DIR / name).read_text(encoding="utf-8"), content_type=content_type)
+    return overridden(f"/static/{name}") or text_response((STATIC_DIR / name).read_text(encoding="utf-8"), content_type=content_type)

@@ -6,6 +6,7 @@ survive a restart).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from app.settings import ProxySetting, Settings, UsageRule, VisionAbility
@@ -64,6 +65,18 @@ class RuntimeConfig:
         )
 
 
+# The built-in defaults `reset` restores (not the environment's values: D15, SPEC §8.2).
+BUILT_IN = RuntimeConfig(
+    vision_ability=VisionAbility.BASE64,
+    enable_slow_pool=False,
+    enable_all_claude=False,
+    usage_check=UsageRule("default"),
+    enable_dynamic_key=False,
+    share_token="",
+    proxies=ProxySetting("system"),
+    include_web_references=False,
+)
+
 class RuntimeConfigService:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
@@ -75,3 +88,18 @@ class RuntimeConfigService:
 
     def reset_to_environment(self) -> None:
         self._store.put(CONFIG_KEY, RuntimeConfig.from_settings(self._settings).to_document())
+
+    def update(self, changes: dict) -> None:
+        """Set the given settings (field name → typed value), atomically for every worker."""
+
+        def change(doc: dict | None) -> dict:
+            current = RuntimeConfig.from_document(doc) if doc else RuntimeConfig.from_settings(self._settings)
+            return dataclasses.replace(current, **changes).to_document()
+
+        self._store.update(CONFIG_KEY, change)
+
+    def reset(self, names: list[str]) -> None:
+        """Restore the named settings to the built-in defaults (not the environment: D15)."""
+        self.update({name: getattr(BUILT_IN, name) for name in names})
+
+
