@@ -9,9 +9,10 @@ from functools import cache
 from pathlib import Path
 
 import markdown
-from flask import Blueprint, Response, redirect
+from flask import Blueprint, Response, redirect, render_template
 
 from app.blueprints import gateway, text_response
+from app.services.pages import PAGE_PATHS
 
 bp = Blueprint("pages", __name__)
 
@@ -49,6 +50,29 @@ def root() -> Response:
 @bp.get("/about")
 def about() -> Response:
     return overridden("/about") or _empty_redirect("/readme")
+
+
+SCREENS = {
+    "/tokens": ("tokens.html", "Token pool"),
+    "/logs": ("logs.html", "Request logs"),
+    "/config": ("config.html", "Configuration"),
+    "/build-key": ("build_key.html", "Key builder"),
+    "/api": ("api.html", "API tools"),
+}
+
+
+def _screen(path: str) -> Response:
+    template, title = SCREENS[path]
+    html = render_template(template, title=title, current=path, prefix=gateway().settings.route_prefix, page_paths=PAGE_PATHS)
+    return text_response(html, content_type="text/html;charset=utf-8")
+
+
+def _register_screen(path: str) -> None:
+    bp.add_url_rule(path, f"screen_{path.strip('/').replace('-', '_')}", lambda: overridden(path) or _screen(path))
+
+
+for _path in SCREENS:
+    _register_screen(_path)
 
 
 @bp.get("/env-example")
