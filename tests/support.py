@@ -82,7 +82,8 @@ class GunicornServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                # Not /health: a test must be able to make the first /health call itself (D5).
+                if requests.get(f"{self.url}/get-tsheader", timeout=1).status_code == 200:
                     return self
             time.sleep(0.1)
         self.stop()

@@ -1,7 +1,10 @@
 """`POST {ROUTE_PREFIX}/v1/chat/completions` (SPEC §6)."""
 from __future__ import annotations
 
-from typing import Iterator
+import select
+import socket
+import time
+from typing import Callable, Iterator
 
 from flask import Blueprint, Response, request
 
@@ -14,6 +17,7 @@ from app.services.chat import UpstreamChat
 
 bp = Blueprint("chat", __name__)
 
+KEEPALIVE_COMMENT = ": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 
 
@@ -32,24 +36,55 @@ def chat_completions() -> Response:
         finally:
             upstream.close()
         return json_response(completion_body(completion_id, chat.model, content))
+    keepalive = gw.settings.sse_keepalive_seconds or None
     try:
-        first = upstream.pre_read()
+        first = upstream.pre_read(keepalive)
     except ApiError:
         upstream.close()
         raise
-    events = sse_events(upstream, first, ChunkEncoder(completion_id, chat.model))
+    client_gone = client_watch(request.environ.get("gunicorn.socket"))
+    events = sse_events(upstream, first, ChunkEncoder(completion_id, chat.model), keepalive, client_gone)
     return Response(events, headers=SSE_HEADERS, mimetype="text/event-stream")
 
 
-def sse_events(upstream: UpstreamChat, first: list[str], encoder: ChunkEncoder) -> Iterator[str]:
+def client_watch(sock) -> Callable[[], bool]:
+    """A check that the client closed its connection, for when nothing is being written (a
+    write would notice by itself). Without the socket (not under gunicorn), never."""
+    if sock is None:
+        return lambda: False
+
+    def gone() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    return gone
+
+
+def sse_events(upstream: UpstreamChat, first: list[str] | None, encoder: ChunkEncoder, keepalive: float | None,
+               client_gone: Callable[[], bool]) -> Iterator[str]:
     """The SSE body: pre-read content at once (D2), then each upstream read as it arrives,
-    each piece exactly once (D1); a later failure is sent in-band, then [DONE] (D20). When the
-    client goes away, the server closes this generator and the upstream with it."""
+    each piece exactly once (D1); an SSE comment every `keepalive` seconds of silence so idle
+    proxies keep the stream open; a later failure in-band, then [DONE] (D20). A client that
+    leaves is noticed within a second; the upstream is closed with this generator."""
+    last_write = time.monotonic()
     try:
-        if first:
+        if first is None:  # Cursor is still silent: start the stream anyway
+            yield KEEPALIVE_COMMENT
+        elif first:
             yield "".join(map(encoder.content, first))
         for pieces in upstream.remaining():
-            yield "".join(map(encoder.content, pieces))
+            if pieces:
+                last_write = time.monotonic()
+                yield "".join(map(encoder.content, pieces))
+            elif client_gone():
+                return
+            elif keepalive and time.monotonic() - last_write >= keepalive:
+                last_write = time.monotonic()
+                yield KEEPALIVE_COMMENT
+        upstream.finish()
         yield encoder.finish()
     except ApiError as error:
         yield sse_event(error.openai_body()) + DONE_EVENT

@@ -6,6 +6,8 @@ read as soon as it arrives. Closing the response closes the upstream connection 
 """
 from __future__ import annotations
 
+import contextlib
+import socket
 import uuid
 from dataclasses import dataclass
 from typing import Iterator
@@ -86,15 +88,15 @@ def describe_failure(exc: BaseException) -> str:
 
 
 class ChatResponse:
-    """An open upstream chat stream."""
+    """An open upstream chat stream, read by one thread (or greenlet) through `batches()`."""
 
     def __init__(self, response: requests.Response, decoder: ResponseDecoder, idle_timeout: float | None) -> None:
         self._response = response
         self._decoder = decoder
-        if idle_timeout:
-            sock = getattr(response.raw.connection, "sock", None)
-            if sock is not None:
-                sock.settimeout(idle_timeout)
+        self._sock = getattr(response.raw.connection, "sock", None)
+        self._exhausted = False
+        if idle_timeout and self._sock is not None:
+            self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
 
     def batches(self) -> Iterator[list[Event]]:
         """The events of each network read, in order; ends at the end of the body.
@@ -107,14 +109,24 @@ class ChatResponse:
                 data = raw.read1(READ_SIZE)
             except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
                 raise UpstreamTimeout("Stream idle timeout") from exc
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
+            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # ValueError: closed under us
                 raise ReadError(describe_failure(exc)) from exc
             if not data:
+                # urllib3 has returned the connection to its pool: it is no longer ours to abort.
+                self._exhausted = True
                 self._decoder.finish()
                 return
             yield self._decoder.feed(data)
 
+    def abort(self) -> None:
+        """Stop a read in progress from another thread or greenlet: shutting the socket down
+        wakes the reader at once (closing the reader's buffered file under it is not allowed)."""
+        if not self._exhausted and self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
+        """Release the response; called by the thread that reads it."""
         self._response.close()
 
 

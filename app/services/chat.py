@@ -6,6 +6,8 @@ request log says what happened (D6). Nothing here knows about HTTP responses or 
 """
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -148,65 +150,126 @@ class ChatService:
             self._log.failed(log_id, exc.log_text)
             raise api_error_from_upstream(exc) from None
         self._log.upstream_answered(log_id)
-        return UpstreamChat(response, self._log, log_id, options.include_web_references, self._debug)
+        timeouts = StreamTimeouts(first_frame=settings.service_timeout, idle=settings.stream_idle_timeout)
+        return UpstreamChat(response, self._log, log_id, options.include_web_references, self._debug, timeouts)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTimeouts:
+    first_frame: float  # SERVICE_TIMEOUT: from response headers to the first upstream read
+    idle: float  # STREAM_IDLE_TIMEOUT: between upstream reads
+
+
+_END = object()  # the pump's "upstream finished" marker
+TICK_SECONDS = 1.0  # how often a waiting stream looks up: a client that left is noticed this fast
 
 
 class UpstreamChat:
-    """An upstream answer being read. Timing starts when its headers arrived (D16)."""
+    """An upstream answer being read. Timing starts when its headers arrived (D16).
+
+    A pump thread (a greenlet under gunicorn's gevent) reads Cursor's body into a queue, so
+    the side that answers the client can wait with deadlines: send keep-alives while Cursor is
+    silent, end the stream when it stays silent too long, and notice a client that left."""
 
     def __init__(
-        self, response: ChatResponse, request_log: RequestLog, log_id: int, include_web_references: bool, debug_log: DebugLog
+        self, response: ChatResponse, request_log: RequestLog, log_id: int, include_web_references: bool,
+        debug_log: DebugLog, timeouts: StreamTimeouts,
     ) -> None:
         self._response = response
         self._log = request_log
         self._log_id = log_id
         self._include_web_references = include_web_references
         self._debug = debug_log
+        self._timeouts = timeouts
         self._started = time.monotonic()
         self._first_content_at: float | None = None
         self._saw_stream_end = False
-        self._batches = self._content_batches()
+        self._settled = threading.Lock()  # taken once: by the outcome that is logged
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self._paced: Iterator[list[str] | None] | None = None
 
     # -- reading ----------------------------------------------------------------------------
     def read_all(self) -> str:
         """Non-streaming: the whole answer (SPEC §6.13)."""
-        text = "".join(piece for batch in self._batches for piece in batch)
+        text = "".join(piece for batch in self.paced(None) if batch for piece in batch)
         if not text:
             raise self._fail_with(errors.request_failed("Empty response received"), "Empty response received")
+        self.finish()
         return text
 
-    def pre_read(self) -> list[str]:
-        """Streaming: read until the first content, the end, or an error, before any byte goes
-        to the client, so that upstream errors still become HTTP statuses (SPEC §6.12, D2)."""
-        for batch in self._batches:
-            return batch
+    def pre_read(self, patience: float | None) -> list[str] | None:
+        """Streaming: wait for the first content, the end or an error before any byte goes to
+        the client, so upstream errors still become HTTP statuses (SPEC §6.12, D2). Waits at
+        most `patience` seconds: None means Cursor said nothing yet and the response should
+        start anyway, with keep-alives (a later error then travels in-band, D20)."""
+        self._paced = self.paced(min(TICK_SECONDS, patience) if patience else TICK_SECONDS)
+        give_up = time.monotonic() + patience if patience else float("inf")
+        for batch in self._paced:
+            if batch:
+                return batch
+            if time.monotonic() >= give_up:
+                return None
         if not self._saw_stream_end:
             raise self._fail_with(errors.request_failed("Empty stream response"), "Empty stream response")
+        self.finish()
         return []
 
-    def remaining(self) -> Iterator[list[str]]:
-        """Streaming: the content of each later network read, as soon as it arrives. Raises
-        ApiError for a failure after the response started (sent in-band, D20)."""
-        return self._batches
+    def remaining(self) -> Iterator[list[str] | None]:
+        """Streaming, after `pre_read`: content batches as they arrive, None at each second
+        without content. Raises ApiError for a failure or timeout (sent in-band)."""
+        assert self._paced is not None
+        return self._paced
+
+    def paced(self, tick: float | None) -> Iterator[list[str] | None]:
+        """Content batches as they arrive; None after every `tick` seconds without content."""
+        deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
+        while True:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise self._fail_with(errors.request_failed(what, 504), what)
+            try:
+                item = self._queue.get(timeout=wait if tick is None else min(wait, tick))
+            except queue.Empty:
+                if time.monotonic() < deadline:
+                    yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, ApiError):
+                raise item
+            deadline, what = time.monotonic() + self._timeouts.idle, "Cursor stopped sending (stream idle timeout)"
+            yield item if item else None
 
     def close(self) -> None:
-        """Close the upstream connection at once (client gone, or done)."""
-        self._batches.close()
-        self._response.close()
+        """Close the upstream connection at once. Before the answer was complete, that means
+        the client went away, and the log says so."""
+        self._settle_failed("Client disconnected")
+        self._response.abort()
 
     # -- internals --------------------------------------------------------------------------
+    def _pump(self) -> None:
+        try:
+            for batch in self._content_batches():
+                self._queue.put(batch)
+            self._queue.put(_END)
+        except ApiError as error:
+            self._queue.put(error)
+        except Exception as exc:  # noqa: BLE001 - the pump must end with a report, never die silently
+            if not self._settled.locked():  # else the request is over and reading stopped on purpose
+                self._queue.put(self._fail_with(errors.request_failed(f"Failed to read response chunk: {exc}"), str(exc)))
+        finally:
+            self._response.close()
+
     def _content_batches(self) -> Iterator[list[str]]:
-        # Read on past the end-of-stream frame to the end of the body: bytes after it are a
-        # broken upstream, and a fully read response returns its connection to the pool
-        # (stopping early would cost a new TCP and TLS connection per chat).
+        """One list per network read (empty when it carried no content: still a sign of life).
+        Reads on past the end-of-stream frame to the end of the body: bytes after it are a
+        broken upstream, and a fully read response returns its connection to the pool."""
         try:
             for events in self._response.batches():
-                pieces = [piece for piece in map(self._content_of, events) if piece]
-                if pieces:
-                    yield pieces
+                yield [piece for piece in map(self._content_of, events) if piece]
         except CursorError as exc:
             raise self._fail(exc) from None
-        self._record_timing()
 
     def _content_of(self, event: Event) -> str | None:
         if isinstance(event, TextDelta):
@@ -227,10 +290,12 @@ class UpstreamChat:
             text = text.removeprefix("\n\n")  # rc4.2 trims the first piece (D7)
         return text
 
-    def _record_timing(self) -> None:
-        now = time.monotonic()
-        first = None if self._first_content_at is None else self._first_content_at - self._started
-        self._log.finished(self._log_id, now - self._started, first)
+    def finish(self) -> None:
+        """The answer was delivered: log its timing (total, and first content) as its outcome."""
+        if self._settled.acquire(blocking=False):
+            now = time.monotonic()
+            first = None if self._first_content_at is None else self._first_content_at - self._started
+            self._log.finished(self._log_id, now - self._started, first)
 
     def _fail(self, exc: CursorError) -> ApiError:
         if isinstance(exc, UpstreamError):
@@ -245,5 +310,11 @@ class UpstreamChat:
         return self._fail_with(errors.request_failed(detail), detail)
 
     def _fail_with(self, error: ApiError, log_text: str) -> ApiError:
-        self._log.failed(self._log_id, log_text, total=time.monotonic() - self._started)
+        self._settle_failed(log_text)
         return error
+
+    def _settle_failed(self, log_text: str) -> None:
+        """Log the failure unless the request's outcome was already logged: each request is
+        counted once, whoever notices first (the pump, a timeout, or the client leaving)."""
+        if self._settled.acquire(blocking=False):
+            self._log.failed(self._log_id, log_text, total=time.monotonic() - self._started)

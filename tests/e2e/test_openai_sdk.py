@@ -138,6 +138,26 @@ def test_client_disconnect_closes_the_upstream_at_once(client, fake):
     assert fake.chat_requests()[0].get("client_closed"), "the gateway kept reading a stream nobody wants"
 
 
+def test_client_leaving_during_a_silence_is_noticed_within_a_second(client, fake, server):
+    import time
+
+    import requests
+
+    fake.clear()
+    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:silence:30"}], stream=True)
+    iterator = iter(stream)
+    assert next(iterator).choices[0].delta.content == "Before the silence. "
+    closed_at = time.time()
+    stream.close()  # Cursor is silent: the gateway is writing nothing that could fail
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not fake.chat_requests()[0].get("client_closed"):
+        time.sleep(0.05)
+    record = fake.chat_requests()[0]
+    assert record.get("client_closed") and record["client_closed_at"] - closed_at < 1.5
+    entries = requests.post(f"{server.url}/logs", headers={"Authorization": "Bearer admin-secret"}).json()["logs"]
+    assert entries[-1]["error"] == "Client disconnected"
+
+
 def test_dead_proxy_fails_cleanly(tmp_path, fake):
     from tests.support import free_port
 

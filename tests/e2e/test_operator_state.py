@@ -40,7 +40,7 @@ def test_logs_config_and_pages_across_workers_and_a_crash(tmp_path, fake):
         with concurrent.futures.ThreadPoolExecutor(16) as pool:  # every worker sees it on its next request
             assert set(pool.map(lambda _: chat(server.url, "claude-9"), range(40))) == {200}
 
-        override = {"action": "update", "path": "/readme", "content": {"type": "html", "content": "<p>our readme</p>"}}
+        override = {"action": "update", "path": "/api", "content": {"type": "html", "content": "<p>our api</p>"}}
         assert requests.post(f"{server.url}/config", headers=ADMIN, json=override).ok
         kill_everything(server)
 
@@ -49,7 +49,7 @@ def test_logs_config_and_pages_across_workers_and_a_crash(tmp_path, fake):
         assert [entry["id"] for entry in body["logs"]][:100] == ids
         stats = requests.get(f"{restarted.url}/health", headers=ADMIN).json()["stats"]
         assert stats["total_requests"] == len(body["logs"]) == 140
-        assert requests.get(f"{restarted.url}/readme").text == "<p>our readme</p>"
+        assert requests.get(f"{restarted.url}/api").text == "<p>our api</p>"
         assert chat(restarted.url, "claude-9") == 400  # a non-page setting is back to its env value
         assert chat(restarted.url) == 200
         after = requests.post(f"{restarted.url}/logs", headers=ADMIN).json()["logs"]

@@ -68,3 +68,12 @@ def test_port_and_dotenv(tmp_path, fake):
         by_env = requests.get(f"{server.url}/health", headers={"Authorization": "Bearer from-environment"}).json()
         by_file = requests.get(f"{server.url}/health", headers={"Authorization": "Bearer from-dotenv"}).json()
         assert "stats" in by_env and "stats" not in by_file
+
+
+def test_uptime_counts_from_process_start(tmp_path, fake):
+    import time
+
+    env = gateway_env(tmp_path, fake.url)
+    with running_gateway(env, workers=1) as server:
+        time.sleep(5)
+        assert requests.get(f"{server.url}/health").json()["uptime"] >= 5  # the first call; D5: from start

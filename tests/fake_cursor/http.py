@@ -3,6 +3,8 @@ drop a connection without the terminating chunk, and see exactly how a request w
 from __future__ import annotations
 
 import json
+import select
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -88,6 +90,13 @@ class Connection:
 
     def end(self) -> None:
         self.sock.sendall(b"0\r\n\r\n")
+
+    def wait(self, seconds: float) -> None:
+        """Stay silent for `seconds`, but notice at once when the client closes the connection
+        (raises ConnectionAbortedError, like a failed write would)."""
+        readable, _, _ = select.select([self.sock], [], [], seconds)
+        if readable and self.sock.recv(1, socket.MSG_PEEK) == b"":
+            raise ConnectionAbortedError("the client closed the connection")
 
     def abort(self) -> None:
         """Drop the connection mid-body: no terminating chunk, the client sees a cut."""

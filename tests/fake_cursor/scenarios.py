@@ -137,7 +137,7 @@ def slow_headers(conn: Connection, arg: str, text: str) -> None:
 @scenario("slow_first_frame")
 def slow_first_frame(conn: Connection, arg: str, text: str) -> None:
     conn.start(200, CONNECT)
-    gevent.sleep(float(arg or 5))
+    conn.wait(float(arg or 5))
     conn.chunk(text_frame("Late start."))
     conn.chunk(end_frame())
     conn.end()
@@ -147,7 +147,7 @@ def slow_first_frame(conn: Connection, arg: str, text: str) -> None:
 def silence(conn: Connection, arg: str, text: str) -> None:
     conn.start(200, CONNECT)
     conn.chunk(text_frame("Before the silence. "))
-    gevent.sleep(float(arg or 5))
+    conn.wait(float(arg or 5))
     conn.chunk(text_frame("After it."))
     conn.chunk(end_frame())
     conn.end()

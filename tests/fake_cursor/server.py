@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import socket
+import time
 
 from gevent.server import StreamServer
 from google.protobuf.json_format import MessageToDict
@@ -96,6 +97,7 @@ class FakeCursor:
             handler(conn, arg, last_text)
         except OSError:
             record["client_closed"] = True  # the gateway hung up mid-answer
+            record["client_closed_at"] = time.time()
             raise
 
 
