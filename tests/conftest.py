@@ -66,7 +66,8 @@ def checksum_for(token: str) -> str:
 
 @pytest.fixture(scope="session")
 def image_server() -> str:
-    """A loopback HTTP server with one 4×5 PNG at /cat.png, for server-side image fetching."""
+    """A loopback HTTP server with one 4×5 PNG at /cat.png (and /redirect to it), for
+    server-side image fetching."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -76,6 +77,12 @@ def image_server() -> str:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/redirect":  # to the same server by its loopback address
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{self.server.server_address[1]}/cat.png")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             found = self.path == "/cat.png"
             self.send_response(200 if found else 404)
             self.send_header("Content-Type", "image/png")

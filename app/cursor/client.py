@@ -188,11 +188,15 @@ class CursorClient:
         except ValueError as exc:
             raise TransportError(f"not JSON: {exc}") from exc
 
-    def fetch(self, url: str, *, max_bytes: int, timeout: float) -> bytes:
-        """GET a URL (image downloads, PROTOCOL §1.7) with a size and time limit."""
+    def fetch_once(self, url: str, *, max_bytes: int, timeout: float) -> tuple[int, str | None, bytes]:
+        """One GET without following redirects (the caller checks each hop): the status, the
+        redirect target if any, and at most `max_bytes + 1` bytes of the body, so the caller can
+        tell an oversized one. No custom headers, as rc4 (PROTOCOL §1.7)."""
         try:
-            with self._session.get(url, stream=True, timeout=(timeout, timeout)) as response:
-                return _read_bounded(response, max_bytes + 1)
+            with self._session.get(url, stream=True, timeout=(timeout, timeout), allow_redirects=False) as response:
+                if response.is_redirect:
+                    return response.status_code, response.headers["Location"], b""
+                return response.status_code, None, _read_bounded(response, max_bytes + 1)
         except requests.exceptions.RequestException as exc:
             raise TransportError(describe_failure(exc)) from exc
 

@@ -29,6 +29,7 @@ from app.errors import ApiError
 from app.openai_request import ChatRequest
 from app.services.auth import ChatCredential
 from app.services.debug_log import DebugLog
+from app.services.image_fetch import ImageFetcher
 from app.services.request_log import RequestLog
 from app.services.runtime_config import RuntimeConfig
 from app.services.usage import AccountUsage, effective_rule, rule_selects
@@ -103,11 +104,11 @@ class ChatService:
         options = ChatOptions.effective(config, credential.key_options)
         client = self._clients.get(config.proxies)
         settings = self._settings
-        resolver = ImageResolver(
-            config.vision_ability,
-            lambda url: client.fetch(url, max_bytes=settings.image_max_bytes, timeout=settings.image_fetch_timeout),
-            settings.image_max_bytes,
+        fetcher = ImageFetcher(
+            client, allow_private=settings.image_fetch_allow_private, max_bytes=settings.image_max_bytes,
+            timeout=settings.image_fetch_timeout,
         )
+        resolver = ImageResolver(config.vision_ability, fetcher.fetch, settings.image_max_bytes)
         messages = [resolver.resolve(message, options.vision_disabled) for message in request.messages]
         if self._usage.blocks(credential.token, request.base_model):
             self._log.blocked()

@@ -15,7 +15,7 @@ from app.errors import ApiError
 from app.openai_request import ImageRef, RequestMessage
 from app.settings import VisionAbility
 
-Fetcher = Callable[[str], bytes]  # downloads a URL; raises TransportError
+Fetcher = Callable[[str], bytes]  # downloads a URL; raises ImageError or TransportError
 
 
 def _invalid_image(ref: ImageRef, reason: str) -> ApiError:
@@ -44,8 +44,6 @@ class ImageResolver:
                 data, _declared = decode_data_url(ref.url, self._max_bytes)
             else:
                 data = self._fetch(ref.url)
-                if len(data) > self._max_bytes:
-                    raise ImageError(f"image is larger than {self._max_bytes} bytes")
             return inspect_image(data)
         except ImageError as exc:
             raise _invalid_image(ref, str(exc)) from None

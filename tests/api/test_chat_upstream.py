@@ -165,7 +165,7 @@ def test_http_images_are_dropped_in_base64_mode(gateway, upstream):
 
 
 def test_http_images_are_fetched_in_all_mode(make_gateway, upstream, image_server):
-    client = make_gateway(tokens=[make_token()], VISION_ABILITY="all")
+    client = make_gateway(tokens=[make_token()], VISION_ABILITY="all", IMAGE_FETCH_ALLOW_PRIVATE="true")
     response = client.post("/v1/chat/completions", json=image_message(f"{image_server}/cat.png"), headers=ADMIN)
     assert response.status_code == 200, response.get_data(as_text=True)
     [sent] = upstream.chat_requests()[0]["request"]["conversation"][0]["images"]
