@@ -70,5 +70,14 @@ def no_tokens() -> ApiError:
     return ApiError(503, "no_tokens", "No available tokens")
 
 
+def no_usable_token(retry_after: int | None, reasons: list[str]) -> ApiError:
+    """Every pooled token is cooling down (429, retry later) or disabled (503)."""
+    why = "; ".join(reasons)
+    if retry_after is not None:
+        wait = max(retry_after, 1)
+        return ApiError(429, "tokens_cooling_down", f"All tokens are cooling down ({why}); retry in {wait} s", retry_after=wait)
+    return ApiError(503, "no_usable_tokens", f"No usable tokens: all are disabled ({why}); re-enable them on /tokens")
+
+
 def request_failed(detail: str, status: int = 500) -> ApiError:
     return ApiError(status, "request_failed", f"Request failed: {detail}")

@@ -47,5 +47,5 @@ def build_gateway(settings: Settings) -> Gateway:
         request_log=request_log,
         pages=PageOverrides(store),
         usage=usage,
-        chat=ChatService(settings, request_log, clients, usage, DebugLog(settings.debug, settings.debug_log_file)),
+        chat=ChatService(settings, request_log, clients, usage, pool, DebugLog(settings.debug, settings.debug_log_file)),
     )

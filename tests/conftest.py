@@ -2,6 +2,7 @@
 the gateway built from a clean environment pointing at it."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Callable
 
@@ -36,8 +37,12 @@ GatewayFactory = Callable[..., FlaskClient]
 def make_gateway(tmp_path: Path, upstream: FakeCursor) -> GatewayFactory:
     """Build an in-process gateway: `make_gateway(tokens=[...], VISION_ABILITY="all", ...)`."""
 
+    built = itertools.count()
+
     def build(tokens: list[str] | None = None, **env: str) -> FlaskClient:
-        environment = gateway_env(tmp_path, upstream.url, **env)
+        data_dir = tmp_path / f"gateway{next(built)}"  # each gateway its own store and pool
+        data_dir.mkdir()
+        environment = gateway_env(data_dir, upstream.url, **env)
         if tokens is not None:
             lines = [f"{token},{checksum_for(token)}" for token in tokens]
             Path(environment["TOKEN_LIST_FILE"]).write_text("\n".join(lines), encoding="utf-8")

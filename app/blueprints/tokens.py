@@ -116,3 +116,20 @@ def delete_tokens(request_body: tuple[list[str], str]) -> Response:
     if expectation in ("failed_tokens", "detailed"):
         body["failed_tokens"] = result.failed_tokens
     return json_response(body)
+
+
+def _parse_enable(body: Any) -> list[str]:
+    expect(body, dict, "body", "a JSON object")
+    tokens = optional(body, "tokens", list, "an array of strings", [])
+    for index, token in enumerate(tokens):
+        expect(token, str, f"tokens[{index}]", "a string")
+    return tokens
+
+
+@bp.post("/tokens/enable")
+@json_body(_parse_enable)
+@loud_auth.login_required
+def enable_tokens(tokens: list[str]) -> Response:
+    """Make cooling or disabled tokens usable again (issue #6)."""
+    missing = gateway().pool.enable(tokens)
+    return json_response({"status": "success", "enabled": len(tokens) - len(missing), "failed_tokens": missing})

@@ -14,7 +14,7 @@ from app.cursor.checksum import is_valid_checksum, repair_checksum
 from app.cursor.keys import KeyOptions, decode_key
 from app.cursor.session_token import parse_claims, split_token_and_checksum, strip_token_prefix, validate_token
 from app.services.runtime_config import RuntimeConfig
-from app.services.token_pool import TokenPool
+from app.services.token_pool import NoUsableToken, TokenPool
 from app.settings import Settings
 
 BEARER_PREFIX = "Bearer "
@@ -60,7 +60,10 @@ class Authenticator:
         if bearer is None:
             raise errors.unauthorized()
         if self.is_pool_user(bearer, config):
-            picked = self._pool.next_token()
+            try:
+                picked = self._pool.next_token()
+            except NoUsableToken as none:
+                raise errors.no_usable_token(none.retry_after, none.reasons) from None
             if picked is None:
                 raise errors.no_tokens()
             return ChatCredential(picked.token, picked.checksum, "pool")

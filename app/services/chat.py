@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from app import errors
 from app.cursor.client import ChatResponse, CursorClient, Upstream
@@ -31,6 +31,8 @@ from app.services.auth import ChatCredential
 from app.services.debug_log import DebugLog
 from app.services.image_fetch import ImageFetcher
 from app.services.request_log import RequestLog
+from app.services.token_health import Verdict, verdict_for
+from app.services.token_pool import TokenPool
 from app.services.runtime_config import RuntimeConfig
 from app.services.usage import AccountUsage, effective_rule, rule_selects
 from app.services.vision import ImageResolver
@@ -91,12 +93,20 @@ class ClientProvider:
 
 class ChatService:
     def __init__(self, settings: Settings, request_log: RequestLog, clients: ClientProvider, usage: AccountUsage,
-                 debug_log: DebugLog) -> None:
+                 pool: TokenPool, debug_log: DebugLog) -> None:
         self._settings = settings
+        self._pool = pool
         self._log = request_log
         self._clients = clients
         self._usage = usage
         self._debug = debug_log
+
+    def _health_reporter(self, credential: ChatCredential) -> Reporter:
+        """Upstream outcomes update the health of pooled tokens only; a user's own token or key
+        is theirs to worry about."""
+        if credential.source != "pool":
+            return lambda verdict: None
+        return lambda verdict: self._pool.report(credential.token, verdict)
 
     def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig) -> UpstreamChat:
         """Resolve images, account for the request, send it, and return once Cursor's response
@@ -116,6 +126,7 @@ class ChatService:
         log_id = self._log.start(
             model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream
         )
+        report = self._health_reporter(credential)
         if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
             self._usage.refresh_in_background(credential.token, log_id, config.proxies)
         try:
@@ -149,10 +160,11 @@ class ChatService:
         except UpstreamError as exc:  # a non-Connect answer: headers came, the body says why
             self._log.upstream_answered(log_id)
             self._log.failed(log_id, exc.log_text)
+            report(verdict_for(exc.error_name, exc.label))
             raise api_error_from_upstream(exc) from None
         self._log.upstream_answered(log_id)
         timeouts = StreamTimeouts(first_frame=settings.service_timeout, idle=settings.stream_idle_timeout)
-        return UpstreamChat(response, self._log, log_id, options.include_web_references, self._debug, timeouts)
+        return UpstreamChat(response, self._log, log_id, options.include_web_references, self._debug, timeouts, report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +177,9 @@ _END = object()  # the pump's "upstream finished" marker
 TICK_SECONDS = 1.0  # how often a waiting stream looks up: a client that left is noticed this fast
 
 
+Reporter = Callable[[Verdict], None]
+
+
 class UpstreamChat:
     """An upstream answer being read. Timing starts when its headers arrived (D16).
 
@@ -174,7 +189,7 @@ class UpstreamChat:
 
     def __init__(
         self, response: ChatResponse, request_log: RequestLog, log_id: int, include_web_references: bool,
-        debug_log: DebugLog, timeouts: StreamTimeouts,
+        debug_log: DebugLog, timeouts: StreamTimeouts, report: Reporter,
     ) -> None:
         self._response = response
         self._log = request_log
@@ -182,6 +197,7 @@ class UpstreamChat:
         self._include_web_references = include_web_references
         self._debug = debug_log
         self._timeouts = timeouts
+        self._report = report
         self._started = time.monotonic()
         self._first_content_at: float | None = None
         self._saw_stream_end = False
@@ -297,9 +313,11 @@ class UpstreamChat:
             now = time.monotonic()
             first = None if self._first_content_at is None else self._first_content_at - self._started
             self._log.finished(self._log_id, now - self._started, first)
+            self._report(Verdict("ok"))
 
     def _fail(self, exc: CursorError) -> ApiError:
         if isinstance(exc, UpstreamError):
+            self._report(verdict_for(exc.error_name, exc.label))
             return self._fail_with(api_error_from_upstream(exc), exc.log_text)
         if isinstance(exc, UpstreamTimeout):
             return self._fail_with(errors.request_failed(str(exc), 504), str(exc))

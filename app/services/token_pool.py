@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+import time
+
 from app.cursor.checksum import repair_checksum, with_fresh_tsheader
 from app.cursor.session_token import strip_token_prefix, validate_token
 from app.services.token_file import TokenLine, format_token_lines, locked, read_and_normalise, write_atomically
+from app.services.token_health import HEALTHY, Verdict, next_health, shown, usable
 from app.store import Store
 
 TOKENS_KEY = "tokens"
@@ -22,6 +26,16 @@ ROTATION_COUNTER = "token_rotation"
 class PoolToken:
     token: str
     checksum: str  # with a current timestamp header, ready to send
+
+
+class NoUsableToken(Exception):
+    """Every pooled token is cooling down (`retry_after` seconds until the first is usable
+    again) or disabled (`retry_after` None)."""
+
+    def __init__(self, retry_after: int | None, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.retry_after = retry_after
+        self.reasons = reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +62,69 @@ class TokenPool:
         return self._store.get(TOKENS_KEY) or []
 
     def entries_for_display(self) -> list[dict]:
-        """Entries with current timestamp headers (what rc4's periodic refresh would show)."""
-        return [{**entry, "checksum": with_fresh_tsheader(entry["checksum"])} for entry in self.entries()]
+        """Entries with current timestamp headers (what rc4's periodic refresh would show) and
+        their health."""
+        now = time.time()
+        return [
+            {**entry, "checksum": with_fresh_tsheader(entry["checksum"]), "health": shown(entry.get("health"), now)}
+            for entry in self.entries()
+        ]
 
     def next_token(self) -> PoolToken | None:
-        """The next token in round-robin order, or None when the pool is empty. The counter is
-        shared by all callers and never reset when the list changes (SPEC §7.3)."""
+        """The next usable token in round-robin order; None when the pool is empty; raises
+        NoUsableToken when every token is cooling down or disabled. The counter is shared by
+        all callers and never reset when the list changes (SPEC §7.3); unusable tokens are
+        stepped over, so the usable ones keep one global order."""
         entries = self.entries()
         if not entries:
             return None
-        position = self._store.incr(ROTATION_COUNTER) - 1
-        entry = entries[position % len(entries)]
-        # Refreshing the timestamp header on use is equivalent to rc4's periodic refresh
-        # (PROTOCOL §5.2) and needs no background task.
-        return PoolToken(entry["token"], with_fresh_tsheader(entry["checksum"]))
+        now = time.time()
+        if not any(usable(entry.get("health"), now) for entry in entries):
+            raise self._why_none_usable(entries, now)
+        while True:
+            entry = entries[(self._store.incr(ROTATION_COUNTER) - 1) % len(entries)]
+            if usable(entry.get("health"), now):
+                # A fresh timestamp header on use is equivalent to rc4's periodic refresh
+                # (PROTOCOL §5.2) and needs no background task.
+                return PoolToken(entry["token"], with_fresh_tsheader(entry["checksum"]))
+
+    @staticmethod
+    def _why_none_usable(entries: list[dict], now: float) -> NoUsableToken:
+        cooling = [entry["health"]["until"] for entry in entries if entry.get("health", HEALTHY)["state"] == "cooling"]
+        reasons = sorted({entry["health"].get("reason") or entry["health"]["state"] for entry in entries})
+        return NoUsableToken(math.ceil(min(cooling) - now) if cooling else None, reasons)
+
+    def report(self, token: str, verdict: Verdict) -> None:
+        """Record what an upstream answer says about a pooled token (no-op for other tokens)."""
+        now = time.time()
+
+        def change(entries: list[dict] | None) -> list[dict]:
+            for entry in entries or []:
+                if entry["token"] == token:
+                    health = next_health(entry.get("health", HEALTHY), verdict, now)
+                    if health is HEALTHY:
+                        entry.pop("health", None)
+                    else:
+                        entry["health"] = health
+            return entries or []
+
+        if verdict.kind == "ok" and not any(e["token"] == token and "health" in e for e in self.entries()):
+            return  # the common case: nothing to write
+        self._store.update(TOKENS_KEY, change)
+
+    def enable(self, tokens: list[str]) -> list[str]:
+        """Make tokens healthy again (an operator's decision); returns those not in the pool."""
+        wanted = set(tokens)
+
+        def change(entries: list[dict] | None) -> list[dict]:
+            for entry in entries or []:
+                if entry["token"] in wanted:
+                    entry.pop("health", None)
+            return entries or []
+
+        self._store.update(TOKENS_KEY, change)
+        pooled = {entry["token"] for entry in self.entries()}
+        return [token for token in tokens if token not in pooled]
 
     # -- changing ----------------------------------------------------------------------------
     def replace(self, lines: list[TokenLine]) -> None:

@@ -286,8 +286,12 @@ def test_rate_limit_trailer_becomes_429(gateway, stream):
 @pytest.mark.parametrize("name,status", [("ERROR_NOT_LOGGED_IN", 403), ("ERROR_BAD_API_KEY", 401),
                                          ("ERROR_FREE_USER_USAGE_LIMIT", 500), ("ERROR_BAD_MODEL_NAME", 400)])
 def test_error_trailers_map_to_the_reference_statuses(gateway, name, status):
-    assert chat(gateway, f"fake:error:{name}").status_code == status
-    assert chat(gateway, f"fake:error:{name}:gzip", stream=True).status_code == status
+    from tests.conftest import checksum_for
+
+    token = make_token("user_direct_errors")  # a user's own token: pool health is not involved
+    own = {"Authorization": f"Bearer {token},{checksum_for(token)}"}
+    assert chat(gateway, f"fake:error:{name}", headers=own).status_code == status
+    assert chat(gateway, f"fake:error:{name}:gzip", stream=True, headers=own).status_code == status
 
 
 def test_error_without_details_is_500_with_the_connect_code(gateway):

@@ -82,3 +82,17 @@ def test_a_chat_appears_on_the_logs_page_with_its_timing(page, server):
     page.locator("#prompt-dialog [data-close]").click()
     page.select_option("#filter-status", "failed")
     expect(page.locator("#log-rows")).not_to_contain_text("gpt-4o-mini")
+
+
+def test_a_disabled_token_is_shown_and_re_enabled_from_the_page(page, server):
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "fake:error:ERROR_NOT_LOGGED_IN"}]}
+    pooled = requests.post(f"{server.url}/tokens/get", headers=ADMIN).json()["tokens"]
+    for _ in pooled:  # every pooled token answers "not logged in" once: all disabled
+        requests.post(f"{server.url}/v1/chat/completions", json=body, headers=ADMIN)
+    sign_in(page, f"{server.url}/tokens")
+    page.click("#refresh")
+    row = page.locator("#token-rows tr").first
+    expect(row).to_contain_text("disabled")
+    row.locator("button.enable").click()
+    expect(page.locator(".toast-success").last).to_contain_text("token enabled")
+    expect(row).to_contain_text("healthy")
