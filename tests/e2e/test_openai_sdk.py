@@ -31,6 +31,13 @@ def client(server) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key="admin-secret", max_retries=0, timeout=30)
 
 
+@pytest.fixture
+def own_client(server) -> openai.OpenAI:
+    """A user bringing their own token: upstream errors on it leave the pool's health alone."""
+    token = make_token("user_own_e2e")
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=f"{token},{checksum_for(token)}", max_retries=0, timeout=30)
+
+
 def test_non_streaming_answer(client):
     completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:text:Hi from Cursor"}])
     assert completion.choices[0].message.content == "Hi from Cursor"
@@ -45,9 +52,9 @@ def test_streaming_answer_of_the_real_capture(client):
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-def test_rate_limit_raises_rate_limit_error(client):
+def test_rate_limit_raises_rate_limit_error(own_client):
     with pytest.raises(openai.RateLimitError) as caught:
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}], stream=True)
+        own_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}], stream=True)
     assert caught.value.status_code == 429
 
 
@@ -63,8 +70,8 @@ def test_unknown_model_raises_bad_request_with_code(client):
     assert caught.value.code == "model_not_supported"
 
 
-def test_mid_stream_error_raises_instead_of_truncating(client):
-    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:error_mid:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}], stream=True)
+def test_mid_stream_error_raises_instead_of_truncating(own_client):
+    stream = own_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:error_mid:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}], stream=True)
     received = []
     with pytest.raises(openai.APIError):
         for chunk in stream:
