@@ -28,20 +28,15 @@ def chat_completions() -> Response:
     chat = parse_chat_request(parse_json_body(request.mimetype, request.get_data(cache=False)))
     validate_chat_request(chat, allow_any_claude=config.enable_all_claude)
     credential = gw.auth.chat_credential(request.headers.get("Authorization"), config)
-    upstream = gw.chat.start(chat, credential, config)
+    keepalive = gw.settings.sse_keepalive_seconds or None
+    upstream, first = gw.chat.start(chat, credential, config, patience=keepalive if chat.stream else None)
     completion_id = new_completion_id()
     if not chat.stream:
         try:
-            content = upstream.read_all()
+            content = upstream.read_all(first)
         finally:
             upstream.close()
         return json_response(completion_body(completion_id, chat.model, content))
-    keepalive = gw.settings.sse_keepalive_seconds or None
-    try:
-        first = upstream.pre_read(keepalive)
-    except ApiError:
-        upstream.close()
-        raise
     client_gone = client_watch(request.environ.get("gunicorn.socket"))
     events = sse_events(upstream, first, ChunkEncoder(completion_id, chat.model), keepalive, client_gone)
     return Response(events, headers=SSE_HEADERS, mimetype="text/event-stream")

@@ -30,9 +30,9 @@ from app.openai_request import ChatRequest
 from app.services.auth import ChatCredential
 from app.services.debug_log import DebugLog
 from app.services.image_fetch import ImageFetcher
-from app.services.request_log import RequestLog
+from app.services.request_log import LoggedRequest, RequestLog
 from app.services.token_health import Verdict, verdict_for
-from app.services.token_pool import TokenPool
+from app.services.token_pool import NoUsableToken, TokenPool
 from app.services.runtime_config import RuntimeConfig
 from app.services.usage import AccountUsage, effective_rule, rule_selects
 from app.services.vision import ImageResolver
@@ -91,6 +91,53 @@ class ClientProvider:
         return self._client
 
 
+@dataclass(frozen=True, slots=True)
+class StreamTimeouts:
+    first_frame: float  # SERVICE_TIMEOUT: from response headers to the first upstream read
+    idle: float  # STREAM_IDLE_TIMEOUT: between upstream reads
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an upstream answer failed: what the client is told, what the log says, and what it
+    says about the token (for token health and failover)."""
+
+    error: ApiError
+    log_text: str
+    verdict: Verdict
+    retryable: bool  # the token's fault or the connection's: another token may succeed
+
+
+class AttemptFailed(Exception):
+    """An answer failed before anything reached the client: the request may go on elsewhere."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.log_text)
+        self.failure = failure
+
+
+_RETRYABLE_VERDICTS = frozenset({"rate_limited", "auth_failed", "usage_exhausted"})
+_END = object()  # the pump's "upstream finished" marker
+TICK_SECONDS = 1.0  # how often a waiting stream looks up: a client that left is noticed this fast
+Reporter = Callable[[Verdict], None]
+
+
+def failure_of(exc: CursorError, debug: DebugLog) -> Failure:
+    """The client's error and the log's words for an upstream failure (SPEC §6.10–6.13)."""
+    if isinstance(exc, UpstreamError):
+        verdict = verdict_for(exc.error_name, exc.label)
+        return Failure(api_error_from_upstream(exc), exc.log_text, verdict, verdict.kind in _RETRYABLE_VERDICTS)
+    if isinstance(exc, UpstreamTimeout):
+        return Failure(errors.request_failed(str(exc), 504), str(exc), Verdict("neutral"), False)
+    if isinstance(exc, TransportError):
+        return Failure(errors.request_failed(str(exc)), str(exc), Verdict("neutral"), True)
+    if isinstance(exc, ProtocolError):
+        debug.write(f"malformed upstream response: {exc}")
+        return Failure(errors.request_failed(f"Invalid upstream response: {exc}"), str(exc), Verdict("neutral"), False)
+    detail = f"Failed to read response chunk: {exc}"
+    return Failure(errors.request_failed(detail), detail, Verdict("neutral"), False)
+
+
 class ChatService:
     def __init__(self, settings: Settings, request_log: RequestLog, clients: ClientProvider, usage: AccountUsage,
                  pool: TokenPool, debug_log: DebugLog) -> None:
@@ -101,16 +148,13 @@ class ChatService:
         self._usage = usage
         self._debug = debug_log
 
-    def _health_reporter(self, credential: ChatCredential) -> Reporter:
-        """Upstream outcomes update the health of pooled tokens only; a user's own token or key
-        is theirs to worry about."""
-        if credential.source != "pool":
-            return lambda verdict: None
-        return lambda verdict: self._pool.report(credential.token, verdict)
-
-    def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig) -> UpstreamChat:
-        """Resolve images, account for the request, send it, and return once Cursor's response
-        headers arrived. Raises ApiError (the request log already records the failure)."""
+    def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig,
+              patience: float | None) -> tuple[UpstreamChat, list[str] | None]:
+        """Send the request and pre-read its answer (SPEC §6.12 step 2): the first content, or
+        [] for a clean end without any, or None when `patience` ran out (streams start anyway).
+        A pool token that fails before anything reached the client is replaced by the next
+        usable one, up to MAX_TOKEN_RETRIES times (issue #6); a user's own token or key never
+        is. Raises ApiError; the request log already records the outcome and every attempt."""
         options = ChatOptions.effective(config, credential.key_options)
         client = self._clients.get(config.proxies)
         settings = self._settings
@@ -123,77 +167,92 @@ class ChatService:
         if self._usage.blocks(credential.token, request.base_model):
             self._log.blocked()
             raise errors.unauthorized()
-        log_id = self._log.start(
-            model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream
-        )
-        report = self._health_reporter(credential)
+        record = self._log.start(model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream)
         if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
-            self._usage.refresh_in_background(credential.token, log_id, config.proxies)
+            self._usage.refresh_in_background(credential.token, record.id, config.proxies)
         try:
             body = encode_chat_body(
                 build_chat_request(
-                    messages,
-                    model_name=request.base_model,
-                    default_instructions=settings.default_instructions,
-                    web_search=request.web_search,
-                    slow_pool=options.slow_pool,
+                    messages, model_name=request.base_model, default_instructions=settings.default_instructions,
+                    web_search=request.web_search, slow_pool=options.slow_pool,
                 )
             )
         except (ValueError, UnicodeError):
-            self._log.failed_before_answer(log_id, "Failed to encode chat message")
+            record.failed("Failed to encode chat message")
             raise errors.request_failed("Failed to encode chat message") from None
+        retries = settings.max_token_retries if credential.source == "pool" else 0
+        while True:
+            report = self._health_reporter(credential)
+            try:
+                upstream = self._attempt(client, body, request, credential, options, record, report)
+                first = upstream.pre_read(patience)
+                if record.failed_over:
+                    record.attempt(credential.token, "answered")
+                return upstream, first
+            except AttemptFailed as attempt:
+                failure = attempt.failure
+                report(failure.verdict)
+                replacement = self._replacement(failure, retries)
+                if replacement is None:
+                    if record.failed_over:
+                        record.attempt(credential.token, failure.log_text)
+                    record.failed(failure.log_text)
+                    raise failure.error from None
+                record.attempt(credential.token, failure.log_text)
+                record.switch_token(replacement.token, replacement.checksum)
+                credential, retries = replacement, retries - 1
+
+    def _replacement(self, failure: Failure, retries: int) -> ChatCredential | None:
+        if not (failure.retryable and retries > 0):
+            return None
+        try:
+            picked = self._pool.next_token()
+        except NoUsableToken:
+            return None
+        return ChatCredential(picked.token, picked.checksum, "pool") if picked else None
+
+    def _attempt(self, client: CursorClient, body: bytes, request: ChatRequest, credential: ChatCredential,
+                 options: ChatOptions, record: LoggedRequest, report: Reporter) -> UpstreamChat:
+        settings = self._settings
         try:
             response = client.open_chat(
-                body,
-                token=credential.token,
-                checksum=credential.checksum,
-                web=request.web_search,
-                timeout=settings.service_timeout,
-                idle_timeout=settings.stream_idle_timeout,
+                body, token=credential.token, checksum=credential.checksum, web=request.web_search,
+                timeout=settings.service_timeout, idle_timeout=settings.stream_idle_timeout,
             )
         except UpstreamTimeout:
-            self._log.failed_before_answer(log_id, "Request timeout")
-            raise errors.request_failed("Request timeout", 504) from None
-        except TransportError as exc:
-            self._log.failed_before_answer(log_id, str(exc))
-            raise errors.request_failed(str(exc)) from None
-        except UpstreamError as exc:  # a non-Connect answer: headers came, the body says why
-            self._log.upstream_answered(log_id)
-            self._log.failed(log_id, exc.log_text)
-            report(verdict_for(exc.error_name, exc.label))
-            raise api_error_from_upstream(exc) from None
-        self._log.upstream_answered(log_id)
+            failure = Failure(errors.request_failed("Request timeout", 504), "Request timeout", Verdict("neutral"), False)
+            raise AttemptFailed(failure) from None
+        except CursorError as exc:  # transport error, or a non-Connect answer
+            if isinstance(exc, UpstreamError):
+                record.answered()
+            raise AttemptFailed(failure_of(exc, self._debug)) from None
+        record.answered()
         timeouts = StreamTimeouts(first_frame=settings.service_timeout, idle=settings.stream_idle_timeout)
-        return UpstreamChat(response, self._log, log_id, options.include_web_references, self._debug, timeouts, report)
+        return UpstreamChat(response, record, request.stream, options.include_web_references, self._debug, timeouts, report)
 
-
-@dataclass(frozen=True, slots=True)
-class StreamTimeouts:
-    first_frame: float  # SERVICE_TIMEOUT: from response headers to the first upstream read
-    idle: float  # STREAM_IDLE_TIMEOUT: between upstream reads
-
-
-_END = object()  # the pump's "upstream finished" marker
-TICK_SECONDS = 1.0  # how often a waiting stream looks up: a client that left is noticed this fast
-
-
-Reporter = Callable[[Verdict], None]
+    def _health_reporter(self, credential: ChatCredential) -> Reporter:
+        """Upstream outcomes update the health of pooled tokens only; a user's own token or key
+        is theirs to worry about."""
+        if credential.source != "pool":
+            return lambda verdict: None
+        return lambda verdict: self._pool.report(credential.token, verdict)
 
 
 class UpstreamChat:
     """An upstream answer being read. Timing starts when its headers arrived (D16).
 
-    A pump thread (a greenlet under gunicorn's gevent) reads Cursor's body into a queue, so
-    the side that answers the client can wait with deadlines: send keep-alives while Cursor is
-    silent, end the stream when it stays silent too long, and notice a client that left."""
+    A pump thread (a greenlet under gunicorn's gevent) reads Cursor's body into a queue and
+    only reports; the answering side waits with deadlines and settles the outcome: it sends
+    keep-alives while Cursor is silent, ends the stream when it stays silent too long, notices a
+    client that left, and, until the first content, lets a failure be retried elsewhere."""
 
     def __init__(
-        self, response: ChatResponse, request_log: RequestLog, log_id: int, include_web_references: bool,
+        self, response: ChatResponse, record: LoggedRequest, stream: bool, include_web_references: bool,
         debug_log: DebugLog, timeouts: StreamTimeouts, report: Reporter,
     ) -> None:
         self._response = response
-        self._log = request_log
-        self._log_id = log_id
+        self._stream = stream
+        self._record = record
         self._include_web_references = include_web_references
         self._debug = debug_log
         self._timeouts = timeouts
@@ -201,92 +260,105 @@ class UpstreamChat:
         self._started = time.monotonic()
         self._first_content_at: float | None = None
         self._saw_stream_end = False
-        self._settled = threading.Lock()  # taken once: by the outcome that is logged
+        self._on_probation = True  # until the pre-read ends, a failure may be retried elsewhere
         self._queue: queue.Queue = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self._paced: Iterator[list[str] | None] | None = None
 
     # -- reading ----------------------------------------------------------------------------
-    def read_all(self) -> str:
-        """Non-streaming: the whole answer (SPEC §6.13)."""
-        text = "".join(piece for batch in self.paced(None) if batch for piece in batch)
+    def pre_read(self, patience: float | None) -> list[str] | None:
+        """Wait for the first content, the end or an error before any byte goes to the client,
+        so upstream errors still become HTTP statuses (SPEC §6.12, D2) or can be retried. Waits
+        at most `patience` seconds: None means Cursor said nothing yet and a stream should start
+        anyway, with keep-alives (a later error then travels in-band, D20). Raises
+        AttemptFailed."""
+        self._paced = self.paced(min(TICK_SECONDS, patience) if patience else TICK_SECONDS)
+        give_up = time.monotonic() + patience if patience else float("inf")
+        try:
+            for batch in self._paced:
+                if batch:
+                    return batch
+                if time.monotonic() >= give_up:
+                    return None
+            if not self._saw_stream_end:
+                what = "Empty stream response" if self._stream else "Empty response received"
+                raise AttemptFailed(Failure(errors.request_failed(what), what, Verdict("neutral"), False))
+            return []
+        finally:
+            self._on_probation = False
+
+    def read_all(self, first: list[str] | None) -> str:
+        """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13)."""
+        text = "".join(first or []) + "".join(piece for batch in self.remaining() if batch for piece in batch)
         if not text:
-            raise self._fail_with(errors.request_failed("Empty response received"), "Empty response received")
+            raise self._settle(Failure(errors.request_failed("Empty response received"), "Empty response received",
+                                       Verdict("neutral"), False))
         self.finish()
         return text
 
-    def pre_read(self, patience: float | None) -> list[str] | None:
-        """Streaming: wait for the first content, the end or an error before any byte goes to
-        the client, so upstream errors still become HTTP statuses (SPEC §6.12, D2). Waits at
-        most `patience` seconds: None means Cursor said nothing yet and the response should
-        start anyway, with keep-alives (a later error then travels in-band, D20)."""
-        self._paced = self.paced(min(TICK_SECONDS, patience) if patience else TICK_SECONDS)
-        give_up = time.monotonic() + patience if patience else float("inf")
-        for batch in self._paced:
-            if batch:
-                return batch
-            if time.monotonic() >= give_up:
-                return None
-        if not self._saw_stream_end:
-            raise self._fail_with(errors.request_failed("Empty stream response"), "Empty stream response")
-        self.finish()
-        return []
-
     def remaining(self) -> Iterator[list[str] | None]:
-        """Streaming, after `pre_read`: content batches as they arrive, None at each second
-        without content. Raises ApiError for a failure or timeout (sent in-band)."""
+        """After `pre_read`: content batches as they arrive, None at each second without
+        content. Raises ApiError for a failure or timeout (sent in-band when streaming)."""
         assert self._paced is not None
         return self._paced
 
-    def paced(self, tick: float | None) -> Iterator[list[str] | None]:
+    def paced(self, tick: float) -> Iterator[list[str] | None]:
         """Content batches as they arrive; None after every `tick` seconds without content."""
         deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
         while True:
             wait = deadline - time.monotonic()
             if wait <= 0:
-                raise self._fail_with(errors.request_failed(what, 504), what)
+                raise self._settle(Failure(errors.request_failed(what, 504), what, Verdict("neutral"), False))
             try:
-                item = self._queue.get(timeout=wait if tick is None else min(wait, tick))
+                item = self._queue.get(timeout=min(wait, tick))
             except queue.Empty:
                 if time.monotonic() < deadline:
                     yield None
                 continue
             if item is _END:
                 return
-            if isinstance(item, ApiError):
-                raise item
+            if isinstance(item, Failure):
+                raise self._settle(item)
             deadline, what = time.monotonic() + self._timeouts.idle, "Cursor stopped sending (stream idle timeout)"
             yield item if item else None
 
+    def finish(self) -> None:
+        """The answer was delivered: log its timing (total, and first content) as its outcome."""
+        if not self._record.settled:
+            now = time.monotonic()
+            first = None if self._first_content_at is None else self._first_content_at - self._started
+            self._record.finished(now - self._started, first)
+            self._report(Verdict("ok"))
+
     def close(self) -> None:
-        """Close the upstream connection at once. Before the answer was complete, that means
-        the client went away, and the log says so."""
-        self._settle_failed("Client disconnected")
+        """Stop reading at once. Before the answer was complete, that means the client went
+        away, and the log says so."""
+        self._record.failed("Client disconnected", total=time.monotonic() - self._started)
         self._response.abort()
 
     # -- internals --------------------------------------------------------------------------
+    def _settle(self, failure: Failure) -> Exception:
+        """The failure as the exception to raise: retryable while on probation, else final
+        (logged once, and the token's health told)."""
+        self._response.abort()
+        if self._on_probation:
+            return AttemptFailed(failure)
+        self._report(failure.verdict)
+        self._record.failed(failure.log_text, total=time.monotonic() - self._started)
+        return failure.error
+
     def _pump(self) -> None:
         try:
-            for batch in self._content_batches():
-                self._queue.put(batch)
+            for events in self._response.batches():
+                self._queue.put([piece for piece in map(self._content_of, events) if piece])
             self._queue.put(_END)
-        except ApiError as error:
-            self._queue.put(error)
+        except CursorError as exc:
+            self._queue.put(failure_of(exc, self._debug))
         except Exception as exc:  # noqa: BLE001 - the pump must end with a report, never die silently
-            if not self._settled.locked():  # else the request is over and reading stopped on purpose
-                self._queue.put(self._fail_with(errors.request_failed(f"Failed to read response chunk: {exc}"), str(exc)))
+            detail = f"Failed to read response chunk: {exc}"
+            self._queue.put(Failure(errors.request_failed(detail), detail, Verdict("neutral"), False))
         finally:
             self._response.close()
-
-    def _content_batches(self) -> Iterator[list[str]]:
-        """One list per network read (empty when it carried no content: still a sign of life).
-        Reads on past the end-of-stream frame to the end of the body: bytes after it are a
-        broken upstream, and a fully read response returns its connection to the pool."""
-        try:
-            for events in self._response.batches():
-                yield [piece for piece in map(self._content_of, events) if piece]
-        except CursorError as exc:
-            raise self._fail(exc) from None
 
     def _content_of(self, event: Event) -> str | None:
         if isinstance(event, TextDelta):
@@ -294,7 +366,7 @@ class UpstreamChat:
         if isinstance(event, WebReferences):
             return self._content(event.to_markdown()) if self._include_web_references else None
         if isinstance(event, FilledPrompt):
-            self._log.set_prompt(self._log_id, event.text)
+            self._record.set_prompt(event.text)
         elif isinstance(event, StreamEnd):
             self._saw_stream_end = True
         else:
@@ -306,34 +378,3 @@ class UpstreamChat:
             self._first_content_at = time.monotonic()
             text = text.removeprefix("\n\n")  # rc4.2 trims the first piece (D7)
         return text
-
-    def finish(self) -> None:
-        """The answer was delivered: log its timing (total, and first content) as its outcome."""
-        if self._settled.acquire(blocking=False):
-            now = time.monotonic()
-            first = None if self._first_content_at is None else self._first_content_at - self._started
-            self._log.finished(self._log_id, now - self._started, first)
-            self._report(Verdict("ok"))
-
-    def _fail(self, exc: CursorError) -> ApiError:
-        if isinstance(exc, UpstreamError):
-            self._report(verdict_for(exc.error_name, exc.label))
-            return self._fail_with(api_error_from_upstream(exc), exc.log_text)
-        if isinstance(exc, UpstreamTimeout):
-            return self._fail_with(errors.request_failed(str(exc), 504), str(exc))
-        if isinstance(exc, ProtocolError):
-            self._debug.write(f"malformed upstream response: {exc}")
-            return self._fail_with(errors.request_failed(f"Invalid upstream response: {exc}"), str(exc))
-        assert isinstance(exc, ReadError)
-        detail = f"Failed to read response chunk: {exc}"
-        return self._fail_with(errors.request_failed(detail), detail)
-
-    def _fail_with(self, error: ApiError, log_text: str) -> ApiError:
-        self._settle_failed(log_text)
-        return error
-
-    def _settle_failed(self, log_text: str) -> None:
-        """Log the failure unless the request's outcome was already logged: each request is
-        counted once, whoever notices first (the pump, a timeout, or the client leaving)."""
-        if self._settled.acquire(blocking=False):
-            self._log.failed(self._log_id, log_text, total=time.monotonic() - self._started)

@@ -8,6 +8,7 @@ headers, and `error` every request whose entry ends `failed` (or that the usage 
 from __future__ import annotations
 
 import datetime
+import threading
 from dataclasses import dataclass
 
 from app.store import Store
@@ -28,12 +29,73 @@ class Counters:
     error: int
 
 
+def masked(token: str) -> str:
+    """Enough of a token to tell pooled accounts apart, not enough to use it."""
+    return f"{token[:12]}…{token[-6:]}" if len(token) > 24 else "…"
+
+
+class LoggedRequest:
+    """One request's entry and its share of the counters. Each transition happens at most once
+    (a request leaves `active` once, ends once), whichever part of the gateway gets there first:
+    the answering side, a timeout, or the client leaving."""
+
+    def __init__(self, store: Store, log_id: int) -> None:
+        self._store = store
+        self.id = log_id
+        self._answered = False
+        self._settled = threading.Lock()
+        self._attempts: list[dict] = []
+
+    @property
+    def settled(self) -> bool:
+        return self._settled.locked()
+
+    def answered(self) -> None:
+        """Upstream headers arrived: no longer active, `success` until something fails."""
+        if not self._answered:
+            self._answered = True
+            self._store.incr(ACTIVE, -1)
+            self._store.log_update(self.id, {"status": "success"})
+
+    def attempt(self, token: str, result: str) -> None:
+        """One try of a request that failed over between pool tokens: the token (masked) and
+        what came of it (the error, or "answered")."""
+        self._attempts.append({"token": masked(token), "result": result})
+        self._store.log_update(self.id, {"attempts": self._attempts})
+
+    @property
+    def failed_over(self) -> bool:
+        return bool(self._attempts)
+
+    def switch_token(self, token: str, checksum: str) -> None:
+        self._store.log_update(self.id, {"token_info": {"token": token, "checksum": checksum, "profile": None}})
+
+    def failed(self, error: str, total: float | None = None) -> None:
+        if self._settled.acquire(blocking=False):
+            if not self._answered:
+                self._answered = True
+                self._store.incr(ACTIVE, -1)
+            self._store.incr(ERROR)
+            patch: dict = {"status": "failed", "error": error}
+            if total is not None:
+                patch["timing"] = {"total": round(total, 3)}
+            self._store.log_update(self.id, patch)
+
+    def finished(self, total: float, first: float | None) -> None:
+        if self._settled.acquire(blocking=False):
+            timing = {"total": round(total, 3), "first": round(total if first is None else first, 3)}
+            self._store.log_update(self.id, {"timing": timing})
+
+    def set_prompt(self, prompt: str) -> None:
+        self._store.log_update(self.id, {"prompt": prompt})
+
+
 class RequestLog:
     def __init__(self, store: Store, limit: int) -> None:
         self._store = store
         self._limit = limit
 
-    def start(self, *, model: str, token: str, checksum: str, stream: bool) -> int:
+    def start(self, *, model: str, token: str, checksum: str, stream: bool) -> LoggedRequest:
         """Count an authenticated request and create its `pending` entry (SPEC §6.4)."""
         self._store.incr(TOTAL)
         self._store.incr(ACTIVE)
@@ -45,39 +107,15 @@ class RequestLog:
             "stream": stream,
             "status": "pending",
         }
-        return self._store.log_append(entry, self._limit)
+        return LoggedRequest(self._store, self._store.log_append(entry, self._limit))
 
     def blocked(self) -> None:
         """The usage pre-check refused an authenticated request: counted, never logged."""
         self._store.incr(TOTAL)
         self._store.incr(ERROR)
 
-    def upstream_answered(self, log_id: int) -> None:
-        """Response headers arrived: no longer active, `success` until something fails."""
-        self._store.incr(ACTIVE, -1)
-        self._store.log_update(log_id, {"status": "success"})
-
-    def failed_before_answer(self, log_id: int, error: str) -> None:
-        """Timeout or transport error: the request never got upstream headers."""
-        self._store.incr(ACTIVE, -1)
-        self.failed(log_id, error)
-
-    def failed(self, log_id: int, error: str, total: float | None = None) -> None:
-        self._store.incr(ERROR)
-        patch: dict = {"status": "failed", "error": error}
-        if total is not None:
-            patch["timing"] = {"total": round(total, 3)}
-        self._store.log_update(log_id, patch)
-
-    def finished(self, log_id: int, total: float, first: float | None) -> None:
-        timing = {"total": round(total, 3), "first": round(total if first is None else first, 3)}
-        self._store.log_update(log_id, {"timing": timing})
-
     def set_profile(self, log_id: int, profile: dict) -> None:
         self._store.log_update(log_id, {"token_info": {"profile": profile}})
-
-    def set_prompt(self, log_id: int, prompt: str) -> None:
-        self._store.log_update(log_id, {"prompt": prompt})
 
     def entries(self) -> list[dict]:
         return self._store.log_entries()

@@ -21,7 +21,7 @@ ACCOUNT_PATHS = ("/api/usage", "/api/auth/me", "/auth/full_stripe_profile")
 _COOKIE = re.compile(r"WorkosCursorSessionToken=([A-Za-z0-9_]+)%3A%3A([^;\s]+)")
 
 
-def _user_id_of(jwt: str) -> str | None:
+def user_id_of(jwt: str) -> str | None:
     try:
         payload = jwt.split(".")[1]
         sub = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
@@ -62,13 +62,13 @@ def answer(request: Request) -> tuple[int, dict, str | None]:
         return 405, {"error": "Method not allowed"}, "method"
     if request.path == "/auth/full_stripe_profile":
         auth = request.header("Authorization") or ""
-        user_id = _user_id_of(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
+        user_id = user_id_of(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
         if user_id is None or request.header("Origin") != "vscode-file://vscode-app":
             return 401, {"error": "Unauthorized"}, "stripe call without a bearer token or the editor's origin"
         return 200, stripe_body(_kind(user_id)), None
     cookie = _COOKIE.search(request.header("Cookie") or "")
     query_user = parse_qs(request.query).get("user", [None])[0]
-    if not cookie or cookie.group(1) != query_user or _user_id_of(cookie.group(2)) != query_user:
+    if not cookie or cookie.group(1) != query_user or user_id_of(cookie.group(2)) != query_user:
         return 401, {"error": "Not authenticated"}, "web call without a matching session cookie"
     if not request.header("Referer") or not request.header("User-Agent"):
         return 403, {"error": "Forbidden"}, "web call without browser headers"

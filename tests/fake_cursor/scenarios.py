@@ -232,6 +232,19 @@ def ticks(conn: Connection, arg: str, text: str) -> None:
     conn.end()
 
 
+# Accounts that always fail the same way, whatever is asked: for token health and failover.
+ACCOUNT_FAILURES = {"ratelimited": "ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", "loggedout": "ERROR_NOT_LOGGED_IN",
+                    "quotaout": "ERROR_FREE_USER_USAGE_LIMIT"}  # fmt: skip
+
+
+def account_directive(authorization: str | None) -> tuple[str, str] | None:
+    """("error", NAME) when the bearer's account id names a failure (e.g. user_ratelimited_1)."""
+    from tests.fake_cursor.accounts import user_id_of
+
+    user_id = user_id_of((authorization or "").removeprefix("Bearer ")) or ""
+    return next((("error", name) for marker, name in ACCOUNT_FAILURES.items() if marker in user_id), None)
+
+
 def directive(text: str) -> tuple[str, str]:
     """`fake:NAME:ARG …` at the start of the message → (NAME, ARG); else echo."""
     stripped = text.strip()

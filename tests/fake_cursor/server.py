@@ -86,7 +86,7 @@ class FakeCursor:
             return
         record["accepted"] = True
         last_text = message.conversation[-1].text
-        name, arg = scenarios.directive(last_text)
+        name, arg = scenarios.account_directive(request.header("Authorization")) or scenarios.directive(last_text)
         record["scenario"] = name
         handler = scenarios.SCENARIOS.get(name)
         if handler is None:
