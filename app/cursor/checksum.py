@@ -15,14 +15,17 @@ import time
 from typing import Callable
 
 _SEED = 165
+# Hex digits and "/" are inside the base64 alphabet, so these shapes also enforce §5.2's
+# "every character in [A-Za-z0-9+/=]". The first 8 characters are shape-checked only here.
+_HEADER = r"[A-Za-z0-9+/=]{8}"
 _HEX64 = r"[0-9a-fA-F]{64}"
-_CHECKSUM_CHARS = re.compile(r"[A-Za-z0-9+/=]*")
-_VALID_SHORT = re.compile(rf".{{8}}{_HEX64}", re.S)
-_VALID_LONG = re.compile(rf".{{8}}{_HEX64}/{_HEX64}", re.S)
-_LEGACY = re.compile(rf"{_HEX64}/{_HEX64}")
+_SHORT = re.compile(_HEADER + _HEX64)  # 72 characters
+_LONG = re.compile(_HEADER + _HEX64 + "/" + _HEX64)  # 137 characters
+_LEGACY = re.compile(_HEX64 + "/" + _HEX64)  # 129 characters: no header, repairable only
 
 
 def kiloseconds(now: float | None = None) -> int:
+    """floor(unix seconds / 1000): the unit of the timestamp header."""
     return int((time.time() if now is None else now) // 1000)
 
 
@@ -54,21 +57,23 @@ def decode_tsheader(header: str) -> int | None:
     for index, byte in enumerate(data):
         plain.append(((byte - index) % 256) ^ previous)
         previous = byte  # chained on the input byte
-    if plain[0] != plain[4] or plain[1] != plain[5]:
+    if plain[0] != plain[4] or plain[1] != plain[5]:  # the redundancy that makes it checkable
         return None
     return plain[2] << 24 | plain[3] << 16 | plain[4] << 8 | plain[5]
 
 
 def hash_of(seed: bytes) -> str:
+    """Lower-case hex SHA-256: how machine hashes are made from random seeds."""
     return hashlib.sha256(seed).hexdigest()
 
 
 def random_hash() -> str:
-    """A fresh opaque machine hash: SHA-256 of 32 random bytes, lower-case hex."""
+    """A fresh opaque machine hash: SHA-256 of 32 random bytes (PROTOCOL §5.3)."""
     return hash_of(os.urandom(32))
 
 
 def build_checksum(device_hash: str, mac_hash: str | None = None, now: float | None = None) -> str:
+    """The 137-character form, or the 72-character one when there is no MAC hash."""
     suffix = f"/{mac_hash}" if mac_hash else ""
     return f"{tsheader(now)}{device_hash}{suffix}"
 
@@ -76,25 +81,23 @@ def build_checksum(device_hash: str, mac_hash: str | None = None, now: float | N
 def is_valid_checksum(checksum: str) -> bool:
     """Acceptable for authentication: 72 or 137 characters with a decodable timestamp header
     (its time is not compared with now). The 129-character legacy form is repairable only."""
-    if not _CHECKSUM_CHARS.fullmatch(checksum):
-        return False
-    if not (_VALID_SHORT.fullmatch(checksum) or _VALID_LONG.fullmatch(checksum)):
+    if not (_SHORT.fullmatch(checksum) or _LONG.fullmatch(checksum)):
         return False
     return decode_tsheader(checksum[:8]) is not None
 
 
 def repair_checksum(checksum: str, now: float | None = None, new_hash: Callable[[], str] = random_hash) -> str:
-    """Keep the hashes, put a current timestamp header in front; 137 characters always.
-    A 72-character input gains a new MAC hash; anything unusable becomes a new checksum."""
+    """Keep the hashes, put a current timestamp header in front; 137 characters always
+    (PROTOCOL §5.2 table). A 72-character input gains a new MAC hash; anything unusable becomes
+    a new checksum. The old header is not checked: repairing is how a stale one is replaced."""
     header = tsheader(now)
-    if _CHECKSUM_CHARS.fullmatch(checksum):
-        if _VALID_LONG.fullmatch(checksum):
-            return f"{header}{checksum[8:]}"
-        if _LEGACY.fullmatch(checksum):
-            return f"{header}{checksum}"
-        if _VALID_SHORT.fullmatch(checksum):
-            return f"{header}{checksum[8:]}/{new_hash()}"
-    mac_hash = new_hash()  # drawn first, as rc4 does (the repair vectors pin the order)
+    if _LONG.fullmatch(checksum):
+        return header + checksum[8:]
+    if _LEGACY.fullmatch(checksum):
+        return header + checksum
+    if _SHORT.fullmatch(checksum):
+        return f"{header}{checksum[8:]}/{new_hash()}"
+    mac_hash = new_hash()  # drawn before the device hash, as rc4 does (the vectors pin the order)
     return f"{header}{new_hash()}/{mac_hash}"
 
 
@@ -104,4 +107,5 @@ def with_fresh_tsheader(checksum: str, now: float | None = None) -> str:
 
 
 def checksum_kiloseconds(checksum: str) -> int | None:
+    """The time in a checksum's header, or None when the header does not decode."""
     return decode_tsheader(checksum[:8])

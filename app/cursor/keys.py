@@ -28,6 +28,8 @@ def encode_key_base64(data: bytes) -> str:
 
 
 def decode_key_base64(text: str) -> bytes | None:
+    """The bytes of a custom-base64 text, or None: a bearer is untrusted input, so anything the
+    reference would refuse (empty, 4n+1 characters, foreign characters) is refused here too."""
     if not text or len(text) % 4 == 1 or not _VALID.issuperset(text):
         return None
     try:
@@ -48,6 +50,9 @@ class KeyOptions:
 
 @dataclass(frozen=True, slots=True)
 class DecodedKey:
+    """What a key stands for: the rebuilt session token, a checksum with a fresh timestamp
+    header (keys outlive the header's validity), and the key's own option overrides."""
+
     token: str
     checksum: str
     options: KeyOptions

@@ -5,94 +5,139 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 from google.protobuf.message import DecodeError
 
 from app.cursor.errors import ProtocolError, UpstreamError
 from app.cursor.events import ContentStart, Event, FilledPrompt, StreamEnd, TextDelta, WebReferences
-from app.cursor.framing import MIB, Frame, FrameDecoder
+from app.cursor.framing import MIB, RESERVED_FLAGS, Frame, FrameDecoder
 from app.cursor.proto import aiserver_pb2
 
-_ERROR_STATUS = {
-    "ERROR_BAD_API_KEY": 401, "ERROR_INVALID_AUTH_ID": 401, "ERROR_AUTH_TOKEN_NOT_FOUND": 401,
-    "ERROR_AUTH_TOKEN_EXPIRED": 401, "ERROR_UNAUTHORIZED": 401,
-    "ERROR_NOT_LOGGED_IN": 403, "ERROR_NOT_HIGH_ENOUGH_PERMISSIONS": 403, "ERROR_AGENT_REQUIRES_LOGIN": 403,
-    "ERROR_PRO_USER_ONLY": 403, "ERROR_TASK_NO_PERMISSIONS": 403,
-    "ERROR_NOT_FOUND": 404, "ERROR_USER_NOT_FOUND": 404, "ERROR_TASK_UUID_NOT_FOUND": 404,
-    "ERROR_AGENT_ENGINE_NOT_FOUND": 404, "ERROR_GITGRAPH_NOT_FOUND": 404, "ERROR_FILE_NOT_FOUND": 404,
-    "ERROR_FREE_USER_RATE_LIMIT_EXCEEDED": 429, "ERROR_PRO_USER_RATE_LIMIT_EXCEEDED": 429,
-    "ERROR_OPENAI_RATE_LIMIT_EXCEEDED": 429, "ERROR_OPENAI_ACCOUNT_LIMIT_EXCEEDED": 429,
-    "ERROR_GENERIC_RATE_LIMIT_EXCEEDED": 429, "ERROR_GPT_4_VISION_PREVIEW_RATE_LIMIT": 429,
-    "ERROR_API_KEY_RATE_LIMIT": 429,
-    "ERROR_BAD_REQUEST": 400, "ERROR_BAD_MODEL_NAME": 400, "ERROR_SLASH_EDIT_FILE_TOO_LONG": 400,
-    "ERROR_FILE_UNSUPPORTED": 400, "ERROR_CLAUDE_IMAGE_TOO_LARGE": 400,
-}  # fmt: skip  -- every other value, known or not, is 500 (PROTOCOL §2.6)
+_STATUS_BY_ERROR: dict[str, int] = {
+    f"ERROR_{name}": status
+    for status, names in {
+        400: ("BAD_MODEL_NAME", "SLASH_EDIT_FILE_TOO_LONG", "FILE_UNSUPPORTED", "CLAUDE_IMAGE_TOO_LARGE",
+              "BAD_REQUEST"),
+        401: ("BAD_API_KEY", "INVALID_AUTH_ID", "AUTH_TOKEN_NOT_FOUND", "AUTH_TOKEN_EXPIRED", "UNAUTHORIZED"),
+        403: ("NOT_LOGGED_IN", "NOT_HIGH_ENOUGH_PERMISSIONS", "TASK_NO_PERMISSIONS", "AGENT_REQUIRES_LOGIN",
+              "PRO_USER_ONLY"),
+        404: ("USER_NOT_FOUND", "TASK_UUID_NOT_FOUND", "AGENT_ENGINE_NOT_FOUND", "GITGRAPH_NOT_FOUND", "FILE_NOT_FOUND",
+              "NOT_FOUND"),
+        429: ("FREE_USER_RATE_LIMIT_EXCEEDED", "PRO_USER_RATE_LIMIT_EXCEEDED", "OPENAI_RATE_LIMIT_EXCEEDED",
+              "OPENAI_ACCOUNT_LIMIT_EXCEEDED", "GENERIC_RATE_LIMIT_EXCEEDED", "GPT_4_VISION_PREVIEW_RATE_LIMIT",
+              "API_KEY_RATE_LIMIT"),
+    }.items()
+    for name in names
+}
+"""PROTOCOL §2.6. Every other value, named or not, is 500 — including the usage limits."""
+
 _ERROR_ENUM = aiserver_pb2.ErrorDetails.Error
+_EXCERPT_CHARS = 200
+# A JWT (header segments always start `eyJ`): a proxy page may echo the request's Authorization
+# or cookie header, and an error message must never carry a session token.
+_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_.%-]{8,}")
 
 
 def status_for_error(name: str | None) -> int:
-    return _ERROR_STATUS.get(name or "", 500)
+    """The HTTP status rc4 answers for an ErrorDetails enum name (500 when unknown)."""
+    return _STATUS_BY_ERROR.get(name or "", 500)
 
 
-def _decode_details(value: object) -> aiserver_pb2.ErrorDetails | None:
+def _parse_error_details(value: object) -> aiserver_pb2.ErrorDetails | None:
+    """`details[0].value`: standard base64 without padding per rc4; padded input is accepted
+    too (PROTOCOL §2.6 Recommend)."""
     if not isinstance(value, str):
         return None
     try:
-        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)  # padded or not
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
         return aiserver_pb2.ErrorDetails.FromString(raw)
     except (binascii.Error, ValueError, DecodeError):
         return None
 
 
+def _enum_name(value: int) -> str | None:
+    try:
+        return _ERROR_ENUM.Name(value)
+    except ValueError:  # proto3 enums are open: newer servers send values we do not know
+        return None
+
+
 def upstream_error_from_connect_error(error: dict) -> UpstreamError:
-    """A Connect error object (`{"code", "message", "details": [{"value": …}]}`)."""
-    code = error.get("code") if isinstance(error.get("code"), str) else "unknown"
+    """A Connect error object (`{"code", "message", "details": [{"value": …}]}`) mapped per
+    PROTOCOL §2.7; `message` is always "Error" and `details[].debug` repeats `value`, so both
+    are ignored."""
+    code = error.get("code")
+    code = code if isinstance(code, str) else "unknown"
     details = error.get("details")
-    first = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else None
-    parsed = _decode_details(first.get("value")) if first else None
+    first = details[0] if isinstance(details, list) and details else None
+    parsed = _parse_error_details(first.get("value")) if isinstance(first, dict) else None
     if parsed is None:
         return UpstreamError(500, code)
-    known = parsed.error in _ERROR_ENUM.values()
-    name = _ERROR_ENUM.Name(parsed.error) if known else None
-    title = detail = None
-    if parsed.HasField("details"):
-        title, detail = parsed.details.title, parsed.details.detail
-    return UpstreamError(status_for_error(name), code, name, title, detail)
+    name = _enum_name(parsed.error)
+    if not parsed.HasField("details"):
+        return UpstreamError(status_for_error(name), code, name)
+    custom = parsed.details
+    return UpstreamError(status_for_error(name), code, name, custom.title, custom.detail)
+
+
+def _json_or_none(data: bytes) -> object:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
+        return None
+
+
+def _connect_error_in(body: bytes) -> dict | None:
+    """The Connect error in a unary error body: `{"code", …}` or `{"error": {"code", …}}`."""
+    parsed = _json_or_none(body)
+    if not isinstance(parsed, dict):
+        return None
+    error = parsed.get("error") if isinstance(parsed.get("error"), dict) else parsed
+    return error if isinstance(error.get("code"), str) else None
+
+
+def _excerpt(body: bytes) -> str:
+    """At most 200 characters of the body on one line, with anything token-like masked."""
+    text = _TOKEN_LIKE.sub("[redacted]", body.decode("utf-8", "replace"))
+    return " ".join(text.split())[:_EXCERPT_CHARS]
 
 
 def upstream_error_from_body(status: int, content_type: str, body: bytes) -> UpstreamError:
-    """A non-Connect answer (PROTOCOL §2.8): a unary Connect error if it is one, else a 502
-    saying what came back."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        parsed = None
-    if isinstance(parsed, dict):
-        error = parsed.get("error") if isinstance(parsed.get("error"), dict) else parsed
-        if isinstance(error.get("code"), str):
-            return upstream_error_from_connect_error(error)
-    excerpt = body[:200].decode("utf-8", "replace").strip()
-    kind = content_type or "no content type"
-    return UpstreamError(502, "bad_gateway", None, "Bad gateway", f"upstream answered HTTP {status} ({kind}): {excerpt}")
+    """An answer that is not a Connect stream (PROTOCOL §2.8): mapped through §2.7 when it is a
+    unary Connect error, else a 502 saying what came back."""
+    error = _connect_error_in(body)
+    if error is not None:
+        return upstream_error_from_connect_error(error)
+    # A 200 is only here because of its content type, so that is what the message names.
+    answer = f"HTTP {status}" if status != 200 else f"HTTP 200 with content type {content_type!r}"
+    return UpstreamError(502, "bad_gateway", detail=f"upstream answered {answer}: {_excerpt(body)}")
 
 
 def _end_of_stream(payload: bytes) -> StreamEnd:
-    try:
-        message = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("end-of-stream frame is not JSON") from None
-    if isinstance(message, dict) and isinstance(message.get("error"), dict):
-        raise upstream_error_from_connect_error(message["error"])
+    """Every end-of-stream frame ends the stream (PROTOCOL §2.5 Recommend): `{}`, or any object
+    without `error` (e.g. only `metadata`), is a clean end; an `error` is raised."""
+    message = _json_or_none(payload)
+    if not isinstance(message, dict):
+        raise ProtocolError("end-of-stream frame is not a JSON object")
+    if "error" in message:
+        error = message["error"]
+        raise upstream_error_from_connect_error(error if isinstance(error, dict) else {})
     return StreamEnd()
 
 
+def _web_references(citation: aiserver_pb2.WebCitation) -> WebReferences:
+    by_url = {reference.url: reference.title for reference in citation.references}  # last title wins
+    return WebReferences(tuple(sorted(by_url.items(), key=lambda item: item[0].encode("utf-8"))))
+
+
 def event_from_frame(frame: Frame) -> Event | None:
-    """One frame's item, in PROTOCOL §4.2's priority order; None for frames with no output
-    (status updates, timing, empty messages)."""
+    """One frame's event in PROTOCOL §4.2's priority order; None for frames with no output
+    (status updates, timing, empty messages, reserved flags)."""
     if not frame.payload:
-        return ContentStart()
-    if frame.flags > 3:
-        return None  # reserved flag bits: skipped, as rc4 does
+        return ContentStart()  # by length alone, whatever the flags (rc4)
+    if frame.flags & RESERVED_FLAGS:
+        return None
     if frame.end_of_stream:
         return _end_of_stream(frame.payload)
     try:
@@ -104,19 +149,24 @@ def event_from_frame(frame: Frame) -> Event | None:
     if message.HasField("filled_prompt"):
         return FilledPrompt(message.filled_prompt)
     if message.HasField("web_citation"):
-        by_url = {ref.url: ref.title for ref in message.web_citation.references}
-        return WebReferences(tuple(sorted(by_url.items(), key=lambda item: item[0].encode())))
+        return _web_references(message.web_citation)
     return None
 
 
 class ResponseDecoder:
-    """Bytes of a StreamChat response body in, events out, whatever the read sizes."""
+    """Bytes of a StreamChat response body in, events out, whatever the read sizes.
+
+    Anything after StreamEnd is a ProtocolError: garbage after the end means a broken upstream,
+    and silently ignoring it would hide that."""
 
     def __init__(self, max_frame_bytes: int = 16 * MIB, max_decompressed_bytes: int = 16 * MIB) -> None:
         self._frames = FrameDecoder(max_frame_bytes, max_decompressed_bytes)
         self._ended = False
 
     def feed(self, data: bytes) -> list[Event]:
+        """The events completed by `data`; raises UpstreamError for an error trailer."""
+        if self._ended and data:
+            raise ProtocolError("data after the end of the stream")
         events: list[Event] = []
         for frame in self._frames.feed(data):
             if self._ended:
@@ -130,4 +180,5 @@ class ResponseDecoder:
         return events
 
     def finish(self) -> None:
+        """The body ended: raises ProtocolError when it ended inside a frame."""
         self._frames.finish()

@@ -16,12 +16,14 @@ JWT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 ISSUER = "https://authentication.cursor.sh"
 SCOPE = "openid profile email offline_access"
 AUDIENCE = "https://cursor.com"
-_RANDOMNESS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}")
+_RANDOMNESS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}")  # 18 characters
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
+    """The seven claims rc4 requires; `time` arrives as a string of digits and is kept as int."""
+
     sub: str
     time: int
     randomness: str
@@ -47,11 +49,12 @@ def strip_token_prefix(value: str) -> str:
 
 
 def _decode_payload(segment: str) -> dict | None:
-    if len(segment) % 4 == 1 or not _BASE64URL.fullmatch(segment):
-        return None  # padding is not allowed, and 4n+1 characters is never valid base64
+    """Base64url without padding (rc4 refuses `=`), UTF-8 JSON, an object."""
+    if not _BASE64URL.fullmatch(segment):
+        return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: a bearer nesting JSON deeply
         return None
     return payload if isinstance(payload, dict) else None
 
@@ -72,9 +75,11 @@ def parse_claims(token: str) -> TokenClaims | None:
     if not isinstance(exp, int) or isinstance(exp, bool):
         return None
     issued = payload["time"]
-    if not (issued.isascii() and issued.isdigit()):
+    if not (issued.isascii() and issued.isdigit()):  # a string of decimal digits, nothing else
         return None
-    return TokenClaims(payload["sub"], int(issued), payload["randomness"], exp, payload["iss"], payload["scope"], payload["aud"])
+    return TokenClaims(
+        payload["sub"], int(issued), payload["randomness"], exp, payload["iss"], payload["scope"], payload["aud"]
+    )
 
 
 def validate_token(token: str, now: float | None = None) -> TokenClaims | None:
@@ -85,7 +90,7 @@ def validate_token(token: str, now: float | None = None) -> TokenClaims | None:
     now = time.time() if now is None else now
     if not (claims.time <= now <= claims.exp):
         return None
-    if len(claims.randomness) != 18 or not _RANDOMNESS.fullmatch(claims.randomness):
+    if not _RANDOMNESS.fullmatch(claims.randomness):
         return None
     if (claims.iss, claims.scope, claims.aud) != (ISSUER, SCOPE, AUDIENCE):
         return None
@@ -94,17 +99,20 @@ def validate_token(token: str, now: float | None = None) -> TokenClaims | None:
 
 def split_token_and_checksum(value: str, delimiter: str = ",", comma_fallback: bool = True) -> tuple[str, str] | None:
     """Split `token<delimiter>checksum` at the last delimiter (a custom one falls back to the
-    last comma when allowed). No prefix stripping here."""
+    last comma when allowed); None when there is none. No prefix stripping here."""
+    if not delimiter:
+        raise ValueError("the token delimiter must not be empty")
     position = value.rfind(delimiter)
     if position < 0 and comma_fallback and delimiter != ",":
-        position = value.rfind(",")
+        delimiter, position = ",", value.rfind(",")
     if position < 0:
         return None
-    return value[:position], value[position + 1:]
+    return value[:position], value[position + len(delimiter):]
 
 
 def usage_cookie(token: str) -> str:
-    """The web host's session cookie, written with a literal `%3A%3A` (pitfall P10)."""
+    """The web host's session cookie, written with a literal `%3A%3A` (pitfall P10). Callers
+    pass validated tokens; an unparsable one gets an empty user id rather than an exception."""
     claims = parse_claims(token)
     user_id = claims.user_id if claims else ""
     return f"WorkosCursorSessionToken={user_id}%3A%3A{token}"

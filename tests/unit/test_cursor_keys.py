@@ -6,7 +6,6 @@ import pytest
 
 from app.cursor.keys import KeyOptions, build_key, decode_key, decode_key_base64, encode_key_base64
 from app.cursor.proto import key_pb2
-from tests.unit.test_cursor_convert import wire_tags
 from tests.unit.vectors import VECTORS
 
 BASE64 = VECTORS["key_base64"]
@@ -14,6 +13,32 @@ KEY = VECTORS["dynamic_key"]
 TOKEN, CHECKSUM = KEY["input_auth_token"].rsplit(",", 1)
 NOW = 1736899200  # the vector checksum's header "Jefp9nq+"
 FIELDS = KEY["key_config_fields"]
+
+
+def wire_tags(data: bytes) -> list[int]:
+    """Top-level field numbers in wire order (KeyConfig has only varint and length-delimited fields)."""
+    tags, position = [], 0
+
+    def varint() -> int:
+        nonlocal position
+        value = shift = 0
+        while True:
+            byte = data[position]
+            position += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while position < len(data):
+        key = varint()
+        tags.append(key >> 3)
+        length = varint()
+        if key & 7 == 2:
+            position += length
+    return tags
+
+
 VECTOR_OPTIONS = KeyOptions(
     disable_vision=FIELDS["disable_vision"], enable_slow_pool=FIELDS["enable_slow_pool"],
     include_web_references=FIELDS["include_web_references"],
@@ -62,3 +87,24 @@ def test_prefixes_and_garbage():
     assert decode_key(key) is None  # wrong prefix
     for garbage in ("sk-", "sk-a", "sk-!!!!", "sk-" + encode_key_base64(b"\xff\xff\xff"), "sk-" + encode_key_base64(b"")):
         assert decode_key(garbage) is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        KeyOptions(),
+        KeyOptions(disable_vision=False, enable_slow_pool=False, include_web_references=False),
+        KeyOptions(disable_vision=True, usage_check=(1, ())),
+        KeyOptions(include_web_references=True, usage_check=(2, ())),
+        KeyOptions(usage_check=(3, ("gpt-4o",))),
+        VECTOR_OPTIONS,
+    ],
+)
+def test_options_round_trip(options):
+    decoded = decode_key(build_key(TOKEN, CHECKSUM, options), now=NOW)
+    assert decoded.options == options and decoded.token == TOKEN and decoded.checksum == CHECKSUM
+
+
+def test_model_ids_are_written_only_for_custom():
+    key = build_key(TOKEN, CHECKSUM, KeyOptions(usage_check=(2, ("gpt-4o",))))
+    assert decode_key(key).options.usage_check == (2, ())
