@@ -15,7 +15,7 @@ import json
 import re
 from urllib.parse import parse_qs
 
-from tests.fake_cursor.http import Request
+from tests.fake_cursor.request import Request
 
 ACCOUNT_PATHS = ("/api/usage", "/api/auth/me", "/auth/full_stripe_profile")
 _COOKIE = re.compile(r"WorkosCursorSessionToken=([A-Za-z0-9_]+)%3A%3A([^;\s]+)")

@@ -1,254 +1,350 @@
-"""What the fake answers, chosen by a `fake:NAME[:ARG]` directive at the start of the last user
-message. Each scenario writes the whole response; every step is its own network write."""
+"""What the fake answers, chosen by a `fake:NAME` or `fake:NAME:ARG` token in the last user
+message (README.md lists them). Each scenario is one small function that checks its argument
+and returns a Reply; its writes run only once the response has started, and every write is
+its own network write (one HTTP chunk)."""
 from __future__ import annotations
 
 import functools
-import gzip
+import math
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
-import gevent
-
-from app.cursor.framing import FLAG_COMPRESSED, HEADER, encode_frame
+from app.cursor.framing import HEADER
 from app.cursor.proto import aiserver_pb2
-from tests.fake_cursor.frames import content_start, end_frame, error_frame, message_frame, split_text, text_frame
-from tests.fake_cursor.http import Connection
+from tests.fake_cursor.accounts import user_id_of
+from tests.fake_cursor.frames import (
+    bomb_frame, content_start, end_frame, end_of_stream, error_enum, error_frame, message_frame, split_text,
+    text_frame, text_frames,
+)  # fmt: skip
+from tests.fake_cursor.wire import Reply, Wire
 
-CONNECT = "application/connect+proto"
+# Texts the scenarios send, for tests to compare against.
+ERROR_TITLE = "Fake failure"
+ONESHOT_TEXT = "All at once, in a single write."
+GZIP_PIECES = ("Compressed ", "frames ", "work.")
+# CJK, emoji (4-byte UTF-8) and accents; sent in 4-character frames, every other one gzip,
+# and the whole body in 5-byte writes: characters and gzip members are cut across writes.
 UNICODE_TEXT = "你好，世界！🙂 Cursor 的回答 — ünïcödé ✓ 𝄞 end"
-WEB_REFERENCES = (("https://b.example/2", "B two"), ("https://a.example/1", "A first title"), ("https://a.example/1", "A"))
+UNICODE_WRITE_BYTES = 5
+# Two URLs out of order and a repeated URL with a new title: clients sort by URL, last title wins.
+WEB_REFERENCES = (("https://b.example/2", "B two"), ("https://a.example/1", "A first title"),
+                  ("https://a.example/1", "A"))  # fmt: skip
+WEB_TEXT = "Found it."
+FILLED_PROMPT = "<|BEGIN_SYSTEM|>\nfake prompt\n<|END_SYSTEM|>"
+PROMPT_TEXT = "With a prompt."
+MID_ERROR_PIECES = ("Partial ", "answer")
+CUT_PIECES = ("Before ", "the cut")
+CUT_MID_FRAME_PROMISED = 100
+GARBAGE = b"\x00junk!\n"  # 7 bytes after the end frame
+SILENCE_PIECES = ("Before the silence. ", "After it.")
+SLOW_HEADERS_TEXT = "Slow but here."
+LATE_TEXT = "Late start."
+BIG_FRAME_TEXT = "x" * 1024
+BIG_FRAMES_PER_WRITE = 64  # ~66 KB writes: throughput, not syscalls, is measured
+HUGE_FRAME_LENGTH = 1 << 30
+CHUNK_PAUSE = 0.02
+UNICODE_PAUSE = 0.001  # so the client really reads the 5-byte writes one by one
 CAPTURE_PATH = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "stream_capture_rc4.hex"
 
-Scenario = Callable[[Connection, str, str], None]  # (connection, argument, last user text)
+# Accounts that always fail the same way, whatever is asked: for token health and failover tests.
+ACCOUNT_FAILURES = {"ratelimited": "ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", "loggedout": "ERROR_NOT_LOGGED_IN",
+                    "quotaout": "ERROR_FREE_USER_USAGE_LIMIT"}  # fmt: skip
+
+_DIRECTIVE = re.compile(r"(?<!\S)fake:(?P<name>[a-z_]+)(?::(?P<arg>\S*))?(?!\S)")
+
+
+class BadArgument(ValueError):
+    """The directive's ARG does not fit its scenario (answered with a bad-request trailer)."""
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str
+    arg: str = ""  # the rest of the directive token after `fake:NAME:`
+    rest: str = ""  # from ARG to the end of the message: free text for text: and chunks:
+
+
+@dataclass(frozen=True)
+class Call:
+    arg: str
+    rest: str
+    text: str  # the last user message
+    wire: Wire
+
+
+Scenario = Callable[[Call], Reply]
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(name: str):
+def scenario(name: str) -> Callable[[Scenario], Scenario]:
     def register(function: Scenario) -> Scenario:
         SCENARIOS[name] = function
         return function
     return register
 
 
-def stream(conn: Connection, *writes: bytes, pause: float = 0.0) -> None:
-    conn.start(200, CONNECT)
+def directive(text: str) -> Directive:
+    """The first `fake:NAME[:ARG]` token of the message; none means echo."""
+    match = _DIRECTIVE.search(text)
+    if match is None:
+        return Directive("echo")
+    if match.group("arg") is None:
+        return Directive(match.group("name"))
+    return Directive(match.group("name"), match.group("arg"), text[match.start("arg"):])
+
+
+def account_directive(authorization: str | None) -> Directive | None:
+    """`error:NAME` for a bearer whose user id names a failure (e.g. user_ratelimited_1)."""
+    user_id = user_id_of((authorization or "").removeprefix("Bearer ")) or ""
+    return next((Directive("error", name) for marker, name in ACCOUNT_FAILURES.items() if marker in user_id), None)
+
+
+# -- argument parsing ------------------------------------------------------------------------
+
+def _numbers(arg: str, *defaults: float) -> list:
+    """ARG's ':'-separated values, each parsed like its default (int or float); missing ones
+    take the default."""
+    parts = arg.split(":") if arg else []
+    if len(parts) > len(defaults):
+        raise BadArgument(f"expected at most {len(defaults)} ':'-separated values, got {arg!r}")
+    try:
+        values = [type(default)(part) for default, part in zip(defaults, parts)] + list(defaults[len(parts):])
+    except ValueError:
+        raise BadArgument(f"not a number in {arg!r}") from None
+    if not all(math.isfinite(value) and value >= 0 for value in values):
+        raise BadArgument(f"values must be finite and not negative: {arg!r}")
+    return values
+
+
+def _failure(name: str, compress: bool = False) -> bytes:
+    try:
+        error_enum(name)
+    except ValueError:
+        raise BadArgument(f"{name!r} is not an ErrorDetails.Error name") from None
+    return error_frame(name, ERROR_TITLE, f"The fake answered {name}.", compress)
+
+
+def _paced(wire: Wire, writes: Iterable[bytes], pause: float) -> Iterator[bytes]:
     for index, data in enumerate(writes):
-        if pause and index:
-            gevent.sleep(pause)
-        conn.chunk(data)
-    conn.end()
+        if index:
+            wire.wait(pause)
+        yield data
 
 
-def reply(conn: Connection, text: str) -> None:
-    stream(conn, content_start(), *(text_frame(piece) for piece in split_text(text)), end_frame())
+def _reply_with(text: str) -> list[bytes]:
+    return [content_start(), *text_frames(split_text(text)), end_frame()]
 
+
+# -- normal answers --------------------------------------------------------------------------
 
 @scenario("echo")
-def echo(conn: Connection, arg: str, text: str) -> None:
-    reply(conn, f"Echo: {text}")
+def echo(call: Call) -> Reply:
+    return Reply(_reply_with(f"Echo: {call.text}"))
 
 
 @scenario("text")
-def words(conn: Connection, arg: str, text: str) -> None:
-    pieces = arg.split(" ")
-    frames = [text_frame(pieces[0])] + [text_frame(" " + piece) for piece in pieces[1:]]
-    stream(conn, content_start(), *frames, end_frame())
+def words(call: Call) -> Reply:
+    """One frame per space-separated piece, spaces kept: "A B C" -> "A", " B", " C"."""
+    if not call.rest:
+        raise BadArgument("text needs WORDS")
+    first, *others = call.rest.split(" ")
+    return Reply([content_start(), *text_frames([first, *(" " + piece for piece in others)]), end_frame()])
 
 
 @scenario("chunks")
-def chunks(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, *(text_frame(piece) for piece in arg.split("|")), end_frame(), pause=0.02)
+def chunks(call: Call) -> Reply:
+    pieces = [piece for piece in call.rest.split("|") if piece]
+    if not pieces:
+        raise BadArgument("chunks needs A|B|C")
+    return Reply(_paced(call.wire, [*text_frames(pieces), end_frame()], CHUNK_PAUSE))
 
 
 @scenario("oneshot")
-def oneshot(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, content_start() + text_frame("All at once.") + end_frame())
+def oneshot(call: Call) -> Reply:
+    return Reply([b"".join(_reply_with(ONESHOT_TEXT))])
 
 
 @scenario("gzip")
-def gzipped(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, *(text_frame(piece, compress=True) for piece in ("Compressed ", "frames ", "work.")), end_frame())
+def gzipped(call: Call) -> Reply:
+    return Reply([content_start(), *text_frames(list(GZIP_PIECES), compress=True), end_frame()])
 
 
 @scenario("unicode")
-def unicode(conn: Connection, arg: str, text: str) -> None:
+def unicode(call: Call) -> Reply:
     pieces = split_text(UNICODE_TEXT, 4)
-    body = b"".join(text_frame(piece, compress=index % 2 == 1) for index, piece in enumerate(pieces)) + end_frame()
-    conn.start(200, CONNECT)
-    for offset in range(0, len(body), 5):  # 5-byte writes split characters and gzip members
-        conn.chunk(body[offset:offset + 5])
-        gevent.sleep(0.001)
-    conn.end()
+    frames = [text_frame(piece, compress=index % 2 == 1) for index, piece in enumerate(pieces)]
+    body = content_start() + b"".join(frames) + end_frame()
+    writes = [body[i:i + UNICODE_WRITE_BYTES] for i in range(0, len(body), UNICODE_WRITE_BYTES)]
+    return Reply(_paced(call.wire, writes, UNICODE_PAUSE))
 
 
 @scenario("web")
-def web(conn: Connection, arg: str, text: str) -> None:
+def web(call: Call) -> Reply:
     citation = aiserver_pb2.StreamChatResponse()
     for url, title in WEB_REFERENCES:
         citation.web_citation.references.add(url=url, title=title)
-    stream(conn, message_frame(citation, compress=True), content_start(), text_frame("Found it."), end_frame())
+    return Reply([message_frame(citation, compress=True), content_start(), *text_frames(split_text(WEB_TEXT)),
+                  end_frame()])
 
 
 @scenario("prompt")
-def prompt(conn: Connection, arg: str, text: str) -> None:
-    filled = aiserver_pb2.StreamChatResponse(filled_prompt="<|BEGIN_SYSTEM|>\nfake prompt\n<|END_SYSTEM|>")
-    stream(conn, message_frame(filled, compress=True), text_frame("With a prompt."), end_frame())
+def prompt(call: Call) -> Reply:
+    filled = aiserver_pb2.StreamChatResponse(filled_prompt=FILLED_PROMPT)
+    return Reply([message_frame(filled, compress=True), content_start(), *text_frames(split_text(PROMPT_TEXT)),
+                  end_frame()])
 
+
+# -- errors ----------------------------------------------------------------------------------
 
 @scenario("error")
-def error(conn: Connection, arg: str, text: str) -> None:
-    name, _, option = arg.partition(":")
-    stream(conn, error_frame(name, "Fake failure", f"The fake answered {name}.", compress=option == "gzip"))
+def error(call: Call) -> Reply:
+    name, _, option = call.arg.partition(":")
+    if option not in ("", "gzip"):
+        raise BadArgument(f"error:NAME takes only ':gzip' after the name, got {option!r}")
+    return Reply([_failure(name, compress=option == "gzip")])
 
 
 @scenario("error_mid")
-def error_mid(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, text_frame("Partial "), text_frame("answer"), error_frame(arg, "Fake failure", "Mid-stream."), pause=0.02)
+def error_mid(call: Call) -> Reply:
+    writes = [content_start(), *text_frames(list(MID_ERROR_PIECES)), _failure(call.arg)]
+    return Reply(_paced(call.wire, writes, CHUNK_PAUSE))
 
 
 @scenario("error_nodetails")
-def error_nodetails(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, error_frame("ERROR_UNSPECIFIED", with_details=False))
+def error_nodetails(call: Call) -> Reply:
+    return Reply([end_of_stream({"error": {"code": "internal", "message": "Error", "details": []}})])
 
+
+# -- broken bodies ---------------------------------------------------------------------------
 
 @scenario("cut")
-def cut(conn: Connection, arg: str, text: str) -> None:
-    conn.start(200, CONNECT)
-    conn.chunk(text_frame("Before the cut"))
-    gevent.sleep(0.02)
-    conn.abort()
+def cut(call: Call) -> Reply:
+    def writes() -> Iterator[bytes]:
+        yield content_start()
+        yield from text_frames(list(CUT_PIECES))
+        call.wire.wait(CHUNK_PAUSE)  # let the client read the text before the connection goes
+        call.wire.drop()
+    return Reply(writes())
 
 
 @scenario("cut_mid_frame")
-def cut_mid_frame(conn: Connection, arg: str, text: str) -> None:
-    conn.start(200, CONNECT)
-    conn.chunk(text_frame("Whole frame. ") + HEADER.pack(0, 100) + b"only part")
-    gevent.sleep(0.02)
-    conn.abort()
-
-
-@scenario("slow_headers")
-def slow_headers(conn: Connection, arg: str, text: str) -> None:
-    gevent.sleep(float(arg or 5))
-    reply(conn, "Slow but here.")
-
-
-@scenario("slow_first_frame")
-def slow_first_frame(conn: Connection, arg: str, text: str) -> None:
-    conn.start(200, CONNECT)
-    conn.wait(float(arg or 5))
-    conn.chunk(text_frame("Late start."))
-    conn.chunk(end_frame())
-    conn.end()
-
-
-@scenario("silence")
-def silence(conn: Connection, arg: str, text: str) -> None:
-    conn.start(200, CONNECT)
-    conn.chunk(text_frame("Before the silence. "))
-    conn.wait(float(arg or 5))
-    conn.chunk(text_frame("After it."))
-    conn.chunk(end_frame())
-    conn.end()
+def cut_mid_frame(call: Call) -> Reply:
+    def writes() -> Iterator[bytes]:
+        yield text_frame("Whole frame. ")
+        yield HEADER.pack(0, CUT_MID_FRAME_PROMISED) + b"only part"
+        call.wire.wait(CHUNK_PAUSE)
+        call.wire.drop()
+    return Reply(writes())
 
 
 @scenario("empty")
-def empty(conn: Connection, arg: str, text: str) -> None:
-    stream(conn)
+def empty(call: Call) -> Reply:
+    return Reply([])
 
 
 @scenario("http_error")
-def http_error(conn: Connection, arg: str, text: str) -> None:
-    status = int(arg or 503)
-    page = f"<html><body><h1>{status} Service Unavailable</h1>cdn</body></html>".encode()
-    conn.whole(status, "text/html", page, "Error")
+def http_error(call: Call) -> Reply:
+    [status] = _numbers(call.arg, 503)
+    if not 400 <= status <= 599:
+        raise BadArgument(f"http_error needs an error status, got {status}")
+    page = f"<html><head><title>{status}</title></head><body><h1>{status} Error</h1><p>cdn edge</p></body></html>"
+    return Reply([page.encode()], status=f"{status} Error", content_type="text/html", whole=True)
 
 
 @scenario("garbage_after_end")
-def garbage_after_end(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, text_frame("Complete answer."), end_frame() + b"\x00junk!\n")
-
-
-@functools.cache
-def _bomb() -> bytes:
-    payload = aiserver_pb2.StreamChatResponse(text="x" * (64 * 1024 * 1024)).SerializeToString()
-    return encode_frame(gzip.compress(payload, 9), FLAG_COMPRESSED)
+def garbage_after_end(call: Call) -> Reply:
+    return Reply([*_reply_with("Complete answer."), GARBAGE])
 
 
 @scenario("bomb")
-def bomb(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, text_frame("Here comes a bomb. "), _bomb(), end_frame())
+def bomb(call: Call) -> Reply:
+    return Reply([content_start(), text_frame("Here comes a bomb. "), bomb_frame(), end_frame()])
 
 
 @scenario("huge_frame")
-def huge_frame(conn: Connection, arg: str, text: str) -> None:
-    stream(conn, HEADER.pack(0, 1 << 30) + b"not really a gigabyte")
+def huge_frame(call: Call) -> Reply:
+    return Reply([HEADER.pack(0, HUGE_FRAME_LENGTH) + b"not really a gigabyte", end_frame()])
 
+
+# -- timing ----------------------------------------------------------------------------------
+
+@scenario("slow_headers")
+def slow_headers(call: Call) -> Reply:
+    [seconds] = _numbers(call.arg, 5.0)
+
+    def writes() -> Iterator[bytes]:
+        call.wire.wait(seconds)  # pywsgi sends the headers with the first write, after this
+        yield from _reply_with(SLOW_HEADERS_TEXT)
+    return Reply(writes())
+
+
+@scenario("slow_first_frame")
+def slow_first_frame(call: Call) -> Reply:
+    [seconds] = _numbers(call.arg, 5.0)
+
+    def writes() -> Iterator[bytes]:
+        call.wire.send_headers()
+        call.wire.wait(seconds)
+        yield text_frame(LATE_TEXT)
+        yield end_frame()
+    return Reply(writes())
+
+
+@scenario("silence")
+def silence(call: Call) -> Reply:
+    [seconds] = _numbers(call.arg, 5.0)
+    before, after = SILENCE_PIECES
+
+    def writes() -> Iterator[bytes]:
+        yield text_frame(before)
+        call.wire.wait(seconds)
+        yield text_frame(after)
+        yield end_frame()
+    return Reply(writes())
+
+
+@scenario("ticks")
+def ticks(call: Call) -> Reply:
+    count, interval_ms = _numbers(call.arg, 10, 100.0)
+
+    def writes() -> Iterator[bytes]:
+        started = time.monotonic()
+        for index in range(count):
+            # wait for the scheduled time, not a fixed pause, so drift does not accumulate
+            call.wire.wait(max(0.0, started + (index + 1) * interval_ms / 1000 - time.monotonic()))
+            yield text_frame(f"tick {index} ")
+        yield end_frame()
+    return Reply(writes())
+
+
+# -- bulk ------------------------------------------------------------------------------------
 
 @functools.cache
 def capture_bytes() -> bytes:
+    """The real captured response body (PROTOCOL §4.7), read once."""
     return bytes.fromhex(CAPTURE_PATH.read_text().strip())
 
 
 @scenario("capture")
-def capture(conn: Connection, arg: str, text: str) -> None:
+def capture(call: Call) -> Reply:
     body = capture_bytes()
-    size = int(arg) if arg else len(body)
-    conn.start(200, CONNECT)
-    for offset in range(0, len(body), size):
-        conn.chunk(body[offset:offset + size])
-        if size >= 64:
-            gevent.sleep(0.0005)
-    conn.end()
+    [size] = _numbers(call.arg, len(body))
+    if size < 1:
+        raise BadArgument("capture:CHUNK needs at least 1 byte per write")
+    return Reply([body[i:i + size] for i in range(0, len(body), size)])
 
 
 @scenario("big")
-def big(conn: Connection, arg: str, text: str) -> None:
-    total = int(arg or 8 * 1024 * 1024)
-    frame = text_frame("x" * 1024)
-    per_write = 64
-    conn.start(200, CONNECT)
-    remaining = total
-    while remaining > 0:
-        count = min(per_write, -(-remaining // 1024))
-        conn.chunk(frame * count)
-        remaining -= count * 1024
-    conn.chunk(end_frame())
-    conn.end()
+def big(call: Call) -> Reply:
+    [total] = _numbers(call.arg, 8 * 1024 * 1024)
+    frame = text_frame(BIG_FRAME_TEXT)
+    frames = -(-total // len(BIG_FRAME_TEXT))
 
-
-@scenario("ticks")
-def ticks(conn: Connection, arg: str, text: str) -> None:
-    count, _, interval = arg.partition(":")
-    conn.start(200, CONNECT)
-    pause = float(interval or 100) / 1000
-    started = time.monotonic()
-    for index in range(int(count or 10)):
-        # sleep until the scheduled time so that drift does not accumulate
-        gevent.sleep(max(0.0, started + index * pause - time.monotonic()))
-        conn.chunk(text_frame(f"tick {index} "))
-    conn.chunk(end_frame())
-    conn.end()
-
-
-# Accounts that always fail the same way, whatever is asked: for token health and failover.
-ACCOUNT_FAILURES = {"ratelimited": "ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", "loggedout": "ERROR_NOT_LOGGED_IN",
-                    "quotaout": "ERROR_FREE_USER_USAGE_LIMIT"}  # fmt: skip
-
-
-def account_directive(authorization: str | None) -> tuple[str, str] | None:
-    """("error", NAME) when the bearer's account id names a failure (e.g. user_ratelimited_1)."""
-    from tests.fake_cursor.accounts import user_id_of
-
-    user_id = user_id_of((authorization or "").removeprefix("Bearer ")) or ""
-    return next((("error", name) for marker, name in ACCOUNT_FAILURES.items() if marker in user_id), None)
-
-
-def directive(text: str) -> tuple[str, str]:
-    """`fake:NAME:ARG …` at the start of the message → (NAME, ARG); else echo."""
-    stripped = text.strip()
-    if not stripped.startswith("fake:"):
-        return "echo", ""
-    name, _, arg = stripped[len("fake:"):].partition(":")
-    return name.split()[0] if name.split() else "echo", arg
+    def writes() -> Iterator[bytes]:
+        for start in range(0, frames, BIG_FRAMES_PER_WRITE):
+            yield frame * min(BIG_FRAMES_PER_WRITE, frames - start)
+        yield end_frame()
+    return Reply(writes())

@@ -1,108 +1,192 @@
-"""The fake's server: chat RPCs checked strictly and answered by scenario, plus a control API
-(`/__fake/requests`, `/__fake/health`) that tests use to see what the gateway sent."""
+"""The fake as a WSGI app on gevent.pywsgi: chat RPCs checked strictly and answered by scenario,
+the account endpoints, and a control API (`/__fake/...`) that shows tests what was sent."""
 from __future__ import annotations
 
 import collections
-import contextlib
+import json
 import socket
 import time
+from http import HTTPStatus
+from typing import Callable, Iterable, Iterator
 
-from gevent.server import StreamServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 from google.protobuf.json_format import MessageToDict
 
-from tests.fake_cursor import scenarios
+from app.cursor.proto import aiserver_pb2
 from tests.fake_cursor.accounts import ACCOUNT_PATHS, answer
-from tests.fake_cursor.frames import error_frame
-from tests.fake_cursor.http import BadRequest, Connection, Request, read_request
-from tests.fake_cursor.validation import CHAT_PATHS, Rejection, check_http, check_semantics, parse_message
+from tests.fake_cursor.frames import bad_request_frame
+from tests.fake_cursor.request import RAW_HEADERS, SOCKET, Request
+from tests.fake_cursor.scenarios import SCENARIOS, BadArgument, Call, account_directive, directive
+from tests.fake_cursor.validation import Rejection, check_http, check_route, check_semantics, parse_message
+from tests.fake_cursor.wire import Reply, Wire
 
 RECORD_LIMIT = 10000
+BODY_HEX_LIMIT = 64 * 1024  # bodies this big or bigger are recorded by length only
+BACKLOG = 4096  # a benchmark opening 1000+ streams at once must not see refused connections
+CONTROL_PREFIX = "/__fake/"
+
+StartResponse = Callable[..., Callable[[bytes], None]]
 
 
-class FakeCursor:
+class Recorder:
+    """Every non-control request, oldest first; the oldest are dropped past `limit`."""
+
+    def __init__(self, limit: int = RECORD_LIMIT) -> None:
+        self._records: collections.deque[dict] = collections.deque(maxlen=limit)
+
+    def add(self, request: Request) -> dict:
+        small = len(request.body) < BODY_HEX_LIMIT
+        record = {"path": request.path, "method": request.method, "query": request.query, "headers": request.headers,
+                  "body_length": len(request.body), "body_hex": request.body.hex() if small else None,
+                  "request": None, "present_fields": None, "accepted": False, "reason": None, "scenario": None}
+        self._records.append(record)
+        return record
+
+    def all(self) -> list[dict]:
+        return list(self._records)
+
+    def clear(self) -> None:
+        self._records.clear()
+
+
+class FakeCursorApp:
     def __init__(self) -> None:
-        self.records: collections.deque[dict] = collections.deque(maxlen=RECORD_LIMIT)
+        self.recorder = Recorder()
         self.connections = 0  # accepted TCP connections: shows whether clients reuse them
 
-    def handle_connection(self, sock, address) -> None:
-        self.connections += 1
-        # Many small writes: without this, Nagle's algorithm holds each one for the client's
-        # delayed ACK (40 ms), a stall real servers do not have.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        rfile = sock.makefile("rb")
-        conn = Connection(sock)
-        with contextlib.suppress(OSError, BadRequest):
-            while conn.keep_alive:
-                request = read_request(rfile)
-                if request is None:
-                    break
-                self.dispatch(conn, request)
-        with contextlib.suppress(OSError):
-            sock.close()
-
-    def dispatch(self, conn: Connection, request: Request) -> None:
-        if request.path.startswith("/__fake/"):
-            self.control(conn, request)
-        elif request.path in CHAT_PATHS:
-            self.chat(conn, request)
-        elif request.path in ACCOUNT_PATHS:
-            self.account(conn, request)
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request.from_environ(environ)
+        wire = Wire(environ[SOCKET])
+        if request.path.startswith(CONTROL_PREFIX):
+            return respond(self.control(request), wire, None, start_response)
+        record = self.recorder.add(request)
+        if request.path in ACCOUNT_PATHS:
+            reply = self.account(request, record)
         else:
-            conn.json(404, {"code": "not_found", "message": f"no route {request.path}"})
+            reply = self.chat(request, record, wire)
+        return respond(reply, wire, record, start_response)
 
-    def control(self, conn: Connection, request: Request) -> None:
-        if request.path == "/__fake/requests" and request.method == "GET":
-            conn.json(200, list(self.records))
-        elif request.path == "/__fake/requests" and request.method == "DELETE":
-            self.records.clear()
-            conn.json(200, {"cleared": True})
-        elif request.path == "/__fake/health":
-            conn.json(200, {"ok": True, "connections": self.connections})
-        else:
-            conn.json(404, {"code": "not_found", "message": request.path})
+    def control(self, request: Request) -> Reply:
+        route = (request.method, request.path)
+        if route == ("GET", "/__fake/requests"):
+            return json_reply(200, self.recorder.all())
+        if route == ("DELETE", "/__fake/requests"):
+            self.recorder.clear()
+            return json_reply(200, {"cleared": True})
+        if route == ("GET", "/__fake/health"):
+            return json_reply(200, {"ok": True, "connections": self.connections})
+        return json_reply(404, {"code": "not_found", "message": f"no control route {request.method} {request.path}"})
 
-    def account(self, conn: Connection, request: Request) -> None:
+    def account(self, request: Request, record: dict) -> Reply:
         status, body, reason = answer(request)
-        self.records.append({"path": request.path, "method": request.method, "headers": request.headers,
-                             "query": request.query, "accepted": reason is None, "reason": reason})
-        conn.json(status, body)
+        record.update(accepted=reason is None, reason=reason)
+        return json_reply(status, body)
 
-    def chat(self, conn: Connection, request: Request) -> None:
-        record = {"path": request.path, "method": request.method, "headers": request.headers,
-                  "accepted": False, "reason": None, "scenario": None}
-        self.records.append(record)
+    def chat(self, request: Request, record: dict, wire: Wire) -> Reply:
         try:
-            check_http(request)
-            message = parse_message(request.body)
-            record["request"] = MessageToDict(message, preserving_proto_field_name=True)
-            record["present_fields"] = [descriptor.name for descriptor, _ in message.ListFields()]
-            check_semantics(message, CHAT_PATHS[request.path])
+            message = accept(request, record)
+            return choose_scenario(request, message, record, wire)
         except Rejection as rejection:
             record["reason"] = rejection.reason
             if rejection.status == 200:
-                scenarios.stream(conn, error_frame("ERROR_BAD_REQUEST", "Bad request", rejection.reason))
-            else:
-                conn.json(rejection.status, {"code": rejection.code, "message": rejection.reason})
-            return
-        record["accepted"] = True
-        last_text = message.conversation[-1].text
-        name, arg = scenarios.account_directive(request.header("Authorization")) or scenarios.directive(last_text)
-        record["scenario"] = name
-        handler = scenarios.SCENARIOS.get(name)
-        if handler is None:
-            record["reason"] = f"unknown scenario {name}"
-            scenarios.stream(conn, error_frame("ERROR_BAD_REQUEST", "Unknown fake scenario", name))
-            return
-        try:
-            handler(conn, arg, last_text)
-        except OSError:
-            record["client_closed"] = True  # the gateway hung up mid-answer
+                return Reply([bad_request_frame(rejection.reason)])
+            return json_reply(rejection.status, {"code": rejection.code, "message": rejection.reason})
+
+
+def accept(request: Request, record: dict) -> aiserver_pb2.GetChatRequest:
+    """Run every check, recording the decoded message as soon as there is one."""
+    check_route(request)
+    check_http(request)
+    message = parse_message(request.body)
+    record["request"] = MessageToDict(message, preserving_proto_field_name=True)
+    record["present_fields"] = [field.name for field, _ in message.ListFields()]
+    check_semantics(request, message)
+    record["accepted"] = True
+    return message
+
+
+def choose_scenario(request: Request, message: aiserver_pb2.GetChatRequest, record: dict, wire: Wire) -> Reply:
+    """The scenario for an accepted request. A directive the fake cannot follow is a mistake in
+    the test: answered as a bad request, the record still accepted but with the reason."""
+    last_text = message.conversation[-1].text
+    chosen = account_directive(request.header("Authorization")) or directive(last_text)
+    record["scenario"] = chosen.name
+    handler = SCENARIOS.get(chosen.name)
+    if handler is None:
+        raise Rejection.bad_request(f"unknown fake scenario {chosen.name!r}")
+    try:
+        return handler(Call(chosen.arg, chosen.rest, last_text, wire))
+    except BadArgument as exc:
+        raise Rejection.bad_request(f"fake:{chosen.name}: {exc}") from None
+
+
+def json_reply(status: int, value: object) -> Reply:
+    body = json.dumps(value, ensure_ascii=False).encode()
+    return Reply([body], status=status_line(status), content_type="application/json", whole=True)
+
+
+def status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
+
+
+def respond(reply: Reply, wire: Wire, record: dict | None, start_response: StartResponse) -> Iterable[bytes]:
+    headers = [("Content-Type", reply.content_type)]
+    if reply.whole:
+        body = b"".join(reply.writes)
+        start_response(reply.status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+    # No Content-Length and a generator (no len()): pywsgi sends it chunked, one chunk per write.
+    wire.write = start_response(reply.status, headers)
+    return _watched(reply.writes, record)
+
+
+def _watched(writes: Iterable[bytes], record: dict | None) -> Iterator[bytes]:
+    """Pass the writes through, noting in the record when the client hangs up mid-answer: a
+    failed write closes this generator (GeneratorExit), a silence noticing it raises OSError."""
+    try:
+        yield from writes
+    except (GeneratorExit, OSError):
+        if record is not None:
+            record["client_closed"] = True
             record["client_closed_at"] = time.time()
-            raise
+        raise
 
 
-def serve(host: str, port: int) -> StreamServer:
-    fake = FakeCursor()
-    server = StreamServer((host, port), fake.handle_connection, backlog=4096)
-    server.start()
+class Handler(WSGIHandler):
+    """pywsgi's handler, also passing on what WSGI hides: the headers exactly as received and the
+    socket (for the Wire)."""
+
+    def MessageClass(self, *args):  # noqa: N802 (pywsgi's name)
+        message = super().MessageClass(*args)
+        # before pywsgi deletes Content-Length from a chunked request: the fake must see both
+        self.raw_headers = list(message.items())
+        return message
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        environ[RAW_HEADERS] = self.raw_headers
+        environ[SOCKET] = self.socket
+        return environ
+
+
+class Server(WSGIServer):
+    handler_class = Handler
+    application: FakeCursorApp
+
+    def handle(self, sock: socket.socket, address: tuple) -> None:
+        self.application.connections += 1
+        # Many small writes: without this, Nagle's algorithm holds each one for the client's
+        # delayed ACK (40 ms), a stall real servers do not have.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(sock, address)
+
+
+def make_server(host: str, port: int) -> Server:
+    """A bound, not yet serving, quiet server (log=None: nothing per request, so benchmarks
+    measure the gateway, not the fake's logging)."""
+    server = Server((host, port), FakeCursorApp(), backlog=BACKLOG, log=None, environ={"SERVER_NAME": host})
+    server.init_socket()
     return server

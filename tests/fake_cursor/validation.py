@@ -1,5 +1,6 @@
-"""The checks the real service applies to a chat request. Each failure says how the service
-answers: an HTTP error (headers and framing) or an error trailer (a well-formed request that
+"""The checks the real service applies to a chat request. A failure is a Rejection that says how
+the service answers: an HTTP error with a Connect JSON body (headers and framing, refused before
+the message is read), or an ERROR_BAD_REQUEST trailer in a 200 (a well-framed request that
 makes no sense)."""
 from __future__ import annotations
 
@@ -8,87 +9,131 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from app.cursor.checksum import is_valid_checksum
 from app.cursor.framing import HEADER
 from app.cursor.proto import aiserver_pb2
-from tests.fake_cursor.http import Request
+from tests.fake_cursor.request import Request
 
-CHAT_PATHS = {"/aiserver.v1.AiService/StreamChat": False, "/aiserver.v1.AiService/StreamChatWeb": True}
+CHAT_PATH = "/aiserver.v1.AiService/StreamChat"
+WEB_PATH = "/aiserver.v1.AiService/StreamChatWeb"
+CHAT_PATHS = {CHAT_PATH: False, WEB_PATH: True}  # path -> is the web-search RPC
+CONNECT_PROTO = "application/connect+proto"
 ALWAYS_PRESENT = ("allow_long_file_scan", "is_bash", "can_handle_filenames_after_language_ids",
                   "long_context_mode", "is_eval", "runnable_code_blocks", "should_cache")  # fmt: skip
-_JWT = re.compile(r"[^.\s]+\.[^.\s]+\.[^.\s]+")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # three base64url parts, nothing else
+_TRACE = re.compile(r"Root=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_CLIENT_KEY = re.compile(r"[0-9a-f]{64}")
 _HUMAN = aiserver_pb2.ConversationMessage.MESSAGE_TYPE_HUMAN
 _AI = aiserver_pb2.ConversationMessage.MESSAGE_TYPE_AI
 
 
 @dataclass
 class Rejection(Exception):
-    status: int  # 200 means: answered with an error trailer
-    code: str
+    status: int  # HTTP status; 200 means: answered with an ERROR_BAD_REQUEST trailer
+    code: str  # Connect code
     reason: str
+
+    @classmethod
+    def bad_request(cls, reason: str) -> Rejection:
+        return cls(200, "invalid_argument", reason)
+
+
+def check_route(request: Request) -> None:
+    if request.path not in CHAT_PATHS:
+        raise Rejection(404, "unimplemented", f"unknown path {request.path}")
+    if request.method != "POST":
+        raise Rejection(405, "unimplemented", f"method {request.method} not allowed")
 
 
 def check_http(request: Request) -> None:
-    """Headers and framing: what a Connect server refuses before reading the message."""
-    if request.method != "POST":
-        raise Rejection(405, "unimplemented", f"method {request.method} not allowed")
-    if request.header("Content-Type") != "application/connect+proto":
-        raise Rejection(415, "invalid_argument", f"content type {request.header('Content-Type')!r}")
+    """Headers and body framing: what a Connect server refuses before reading the message."""
+    if request.header("Content-Type") != CONNECT_PROTO:
+        raise Rejection(415, "invalid_argument", f"content type {request.header('Content-Type')!r} is not {CONNECT_PROTO}")
     if request.header("connect-protocol-version") != "1":
         raise Rejection(400, "invalid_argument", "connect-protocol-version must be 1")
     auth = request.header("Authorization") or ""
-    if not (auth.startswith("Bearer ") and _JWT.fullmatch(auth[len("Bearer "):])):
-        raise Rejection(401, "unauthenticated", "missing or malformed bearer token")
-    checksum = request.header("x-cursor-checksum") or ""
-    if len(checksum) not in (72, 137) or not is_valid_checksum(checksum):
+    if not (auth.startswith("Bearer ") and _JWT.fullmatch(auth.removeprefix("Bearer "))):
+        raise Rejection(401, "unauthenticated", "missing or malformed Authorization: Bearer <jwt>")
+    if not _valid_checksum(request.header("x-cursor-checksum") or ""):
         raise Rejection(400, "invalid_argument", "invalid checksum")
     if len(request.framing) != 1:
-        raise Rejection(400, "invalid_argument", f"request framing {request.framing or 'missing'}")
-    trace = re.fullmatch(r"Root=(.+)", request.header("x-amzn-trace-id") or "")
-    if not trace or not _UUID.fullmatch(trace.group(1)) or request.header("x-request-id") != trace.group(1):
-        raise Rejection(400, "invalid_argument", "x-request-id must equal the x-amzn-trace-id UUID")
-    if not re.fullmatch(r"[0-9a-f]{64}", request.header("x-client-key") or ""):
-        raise Rejection(400, "invalid_argument", "x-client-key must be 64 hex characters")
-    for name in ("x-cursor-client-version", "x-ghost-mode", "x-cursor-timezone"):
-        if not request.header(name):
-            raise Rejection(400, "invalid_argument", f"missing header {name}")
+        raise Rejection(400, "invalid_argument", f"body framing must be Content-Length or chunked, got {request.framing or 'neither'}")
+
+
+def _valid_checksum(checksum: str) -> bool:
+    from app.cursor.checksum import is_valid_checksum  # lazily: written alongside this fake
+
+    return len(checksum) in (72, 137) and is_valid_checksum(checksum)
 
 
 def parse_message(body: bytes) -> aiserver_pb2.GetChatRequest:
     """Exactly one uncompressed envelope holding a GetChatRequest."""
     if len(body) < HEADER.size:
-        raise Rejection(400, "invalid_argument", "body shorter than an envelope header")
+        raise Rejection(400, "invalid_argument", f"body of {len(body)} bytes is not an envelope")
     flags, length = HEADER.unpack_from(body)
     if flags != 0 or length != len(body) - HEADER.size:
-        raise Rejection(400, "invalid_argument", f"expected one uncompressed envelope (flags {flags}, length {length})")
+        raise Rejection(400, "invalid_argument",
+                        f"expected one uncompressed envelope: flags {flags}, length {length}, body {len(body)} bytes")
     try:
         return aiserver_pb2.GetChatRequest.FromString(body[HEADER.size:])
     except DecodeError:
-        raise Rejection(400, "invalid_argument", "body is not a GetChatRequest") from None
+        raise Rejection(400, "invalid_argument", "envelope payload is not a GetChatRequest") from None
 
 
-def check_semantics(message: aiserver_pb2.GetChatRequest, web: bool) -> None:
-    """What the service refuses with an ERROR_BAD_REQUEST trailer."""
+def check_semantics(request: Request, message: aiserver_pb2.GetChatRequest) -> None:
+    """What the service answers with an ERROR_BAD_REQUEST trailer."""
+    reason = (_conversation(message) or _model_and_ids(message) or _always_present(message)
+              or _use_web(message, web=CHAT_PATHS[request.path]) or _tracing_headers(request))
+    if reason:
+        raise Rejection.bad_request(reason)
+
+
+def _conversation(message: aiserver_pb2.GetChatRequest) -> str | None:
     conversation = message.conversation
     if not conversation:
-        raise Rejection(200, "invalid_argument", "empty conversation")
+        return "empty conversation"
     for index, entry in enumerate(conversation):
-        expected = _HUMAN if index % 2 == 0 else _AI
-        if entry.type != expected:
-            raise Rejection(200, "invalid_argument", f"conversation[{index}] breaks HUMAN/AI alternation")
+        if entry.type != (_HUMAN if index % 2 == 0 else _AI):
+            return f"conversation[{index}] breaks the HUMAN/AI alternation starting with HUMAN"
         if not entry.bubble_id:
-            raise Rejection(200, "invalid_argument", f"conversation[{index}] has no bubble_id")
+            return f"conversation[{index}] has no bubble_id"
     if conversation[-1].type != _HUMAN:
-        raise Rejection(200, "invalid_argument", "conversation must end with a HUMAN message")
-    if not message.model_details.model_name or not message.model_details.HasField("azure_state"):
-        raise Rejection(200, "invalid_argument", "model_details needs model_name and azure_state")
-    if not message.request_id or not message.conversation_id:
-        raise Rejection(200, "invalid_argument", "request_id and conversation_id are required")
+        return "conversation must end with a HUMAN message"
+    return None
+
+
+def _model_and_ids(message: aiserver_pb2.GetChatRequest) -> str | None:
+    if not message.model_details.model_name:
+        return "model_details.model_name is empty"
+    if not message.model_details.HasField("azure_state"):
+        return "model_details.azure_state is not present"
+    if not message.request_id:
+        return "request_id is empty"
+    if not message.conversation_id:
+        return "conversation_id is empty"
+    return None
+
+
+def _always_present(message: aiserver_pb2.GetChatRequest) -> str | None:
     missing = [name for name in ALWAYS_PRESENT if not message.HasField(name)]
-    if missing:
-        raise Rejection(200, "invalid_argument", f"fields not present: {', '.join(missing)}")
+    return f"fields not present: {', '.join(missing)}" if missing else None
+
+
+def _use_web(message: aiserver_pb2.GetChatRequest, web: bool) -> str | None:
     if web and message.use_web != "full_search":
-        raise Rejection(200, "invalid_argument", "StreamChatWeb needs use_web=full_search")
+        return "StreamChatWeb needs use_web=full_search"
     if not web and message.HasField("use_web"):
-        raise Rejection(200, "invalid_argument", "StreamChat must not set use_web")
+        return "StreamChat must not set use_web"
+    return None
+
+
+def _tracing_headers(request: Request) -> str | None:
+    trace = _TRACE.fullmatch(request.header("x-amzn-trace-id") or "")
+    if not trace or request.header("x-request-id") != trace.group(1):
+        return "x-request-id must equal the UUID in x-amzn-trace-id (Root=<uuid>)"
+    if not _CLIENT_KEY.fullmatch(request.header("x-client-key") or ""):
+        return "x-client-key must be 64 lower-case hex characters"
+    for name in ("x-cursor-client-version", "x-ghost-mode"):
+        if not request.header(name):
+            return f"header {name} is missing"
+    return None
