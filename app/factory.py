@@ -6,7 +6,7 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from app import boot
-from app.blueprints import chat, config, health, json_response, keys, logs, models, pages, text_response, tokens, tools
+from app.blueprints import chat, config, health, json_response, keys, logs, models, openapi, pages, text_response, tokens, tools
 from app.errors import ApiError
 from app.gateway import build_gateway
 from app.settings import Settings, load_dotenv_file
@@ -26,7 +26,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     prefix = settings.route_prefix
     app.register_blueprint(chat.bp, url_prefix=prefix or None)
     app.register_blueprint(models.bp, url_prefix=prefix or None)
-    for blueprint in (health.bp, pages.bp, tokens.bp, keys.bp, tools.bp, config.bp, logs.bp):
+    for blueprint in (health.bp, openapi.bp, pages.bp, tokens.bp, keys.bp, tools.bp, config.bp, logs.bp):
         app.register_blueprint(blueprint)
     CORS(app, origins="*", send_wildcard=True, expose_headers="*", allow_headers="*", methods=["GET", "HEAD", "POST", "OPTIONS"], max_age=86400)
     _register_error_handlers(app, f"{prefix}/v1/")
