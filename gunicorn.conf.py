@@ -4,7 +4,9 @@ Settings are read and checked here, in the master, so a bad variable stops the s
 clear message before the port is opened; one-time start-up work runs in `on_starting`.
 """
 import os
+import shutil
 import sys
+import tempfile
 
 from app.settings import Settings, SettingsError, load_dotenv_file
 
@@ -30,7 +32,31 @@ errorlog = "-"
 forwarded_allow_ips = "*"
 
 
+# /metrics sums every worker's samples from files in this directory (prometheus_client's
+# multiprocess mode). It must be set before prometheus_client is imported and must not hold
+# samples of an earlier run, so each start gets a fresh one unless the operator chose it.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_dir:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir)
+    _own_metrics_dir = None
+else:
+    _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cursor-api-metrics-")
+
+
 def on_starting(server):
     from app import boot
 
     boot.prepare(_settings)
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges (active streams) must stop counting; its counters stay summed.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

@@ -6,9 +6,12 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from app import boot
-from app.blueprints import chat, config, health, json_response, keys, logs, models, openapi, pages, text_response, tokens, tools
+from app.blueprints import (
+    chat, config, health, json_response, keys, logs, metrics, models, openapi, pages, text_response, tokens, tools,
+)
 from app.errors import ApiError
 from app.gateway import build_gateway
+from app.services.metrics import count_http_request
 from app.settings import Settings, load_dotenv_file
 
 # Werkzeug's HTTP errors on the OpenAI routes, as OpenAI-shaped bodies (D18).
@@ -26,11 +29,19 @@ def build_app(settings: Settings | None = None) -> Flask:
     prefix = settings.route_prefix
     app.register_blueprint(chat.bp, url_prefix=prefix or None)
     app.register_blueprint(models.bp, url_prefix=prefix or None)
-    for blueprint in (health.bp, openapi.bp, pages.bp, tokens.bp, keys.bp, tools.bp, config.bp, logs.bp):
+    for blueprint in (health.bp, metrics.bp, openapi.bp, pages.bp, tokens.bp, keys.bp, tools.bp, config.bp, logs.bp):
         app.register_blueprint(blueprint)
     CORS(app, origins="*", send_wildcard=True, expose_headers="*", allow_headers="*", methods=["GET", "HEAD", "POST", "OPTIONS"], max_age=86400)
     _register_error_handlers(app, f"{prefix}/v1/")
+    app.after_request(_count_for_metrics)
     return app
+
+
+def _count_for_metrics(response: Response) -> Response:
+    # The route template, not the path: paths are the client's to invent, templates are few.
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    count_http_request(route, request.method, response.status_code)
+    return response
 
 
 def _register_error_handlers(app: Flask, openai_root: str) -> None:

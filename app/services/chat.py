@@ -30,6 +30,7 @@ from app.openai_request import ChatRequest
 from app.services.auth import ChatCredential
 from app.services.debug_log import DebugLog
 from app.services.image_fetch import ImageFetcher
+from app.services.metrics import count_upstream_error
 from app.services.request_log import LoggedRequest, RequestLog
 from app.services.token_health import Verdict, verdict_for
 from app.services.token_pool import NoUsableToken, TokenPool
@@ -106,6 +107,7 @@ class Failure:
     log_text: str
     verdict: Verdict
     retryable: bool  # the token's fault or the connection's: another token may succeed
+    kind: str  # the error class /metrics counts: timeout, connection, protocol, rate_limited, …
 
 
 class AttemptFailed(Exception):
@@ -126,16 +128,30 @@ def failure_of(exc: CursorError, debug: DebugLog) -> Failure:
     """The client's error and the log's words for an upstream failure (SPEC §6.10–6.13)."""
     if isinstance(exc, UpstreamError):
         verdict = verdict_for(exc.error_name, exc.label)
-        return Failure(api_error_from_upstream(exc), exc.log_text, verdict, verdict.kind in _RETRYABLE_VERDICTS)
+        kind = "upstream_error" if verdict.kind == "neutral" else verdict.kind
+        return Failure(api_error_from_upstream(exc), exc.log_text, verdict, verdict.kind in _RETRYABLE_VERDICTS, kind)
     if isinstance(exc, UpstreamTimeout):
-        return Failure(errors.request_failed(str(exc), 504), str(exc), Verdict("neutral"), False)
+        return timed_out(str(exc))
     if isinstance(exc, TransportError):
-        return Failure(errors.request_failed(str(exc)), str(exc), Verdict("neutral"), True)
+        return Failure(errors.request_failed(str(exc)), str(exc), Verdict("neutral"), True, "connection")
     if isinstance(exc, ProtocolError):
         debug.write(f"malformed upstream response: {exc}")
-        return Failure(errors.request_failed(f"Invalid upstream response: {exc}"), str(exc), Verdict("neutral"), False)
+        error = errors.request_failed(f"Invalid upstream response: {exc}")
+        return Failure(error, str(exc), Verdict("neutral"), False, "protocol")
+    return unreadable(exc)
+
+
+def timed_out(what: str) -> Failure:
+    return Failure(errors.request_failed(what, 504), what, Verdict("neutral"), False, "timeout")
+
+
+def empty_answer(what: str) -> Failure:
+    return Failure(errors.request_failed(what), what, Verdict("neutral"), False, "empty_response")
+
+
+def unreadable(exc: Exception) -> Failure:
     detail = f"Failed to read response chunk: {exc}"
-    return Failure(errors.request_failed(detail), detail, Verdict("neutral"), False)
+    return Failure(errors.request_failed(detail), detail, Verdict("neutral"), False, "read_error")
 
 
 class ChatService:
@@ -191,6 +207,7 @@ class ChatService:
                 return upstream, first
             except AttemptFailed as attempt:
                 failure = attempt.failure
+                count_upstream_error(failure.kind)
                 report(failure.verdict)
                 replacement = self._replacement(failure, retries)
                 if replacement is None:
@@ -220,8 +237,7 @@ class ChatService:
                 timeout=settings.service_timeout, idle_timeout=settings.stream_idle_timeout,
             )
         except UpstreamTimeout:
-            failure = Failure(errors.request_failed("Request timeout", 504), "Request timeout", Verdict("neutral"), False)
-            raise AttemptFailed(failure) from None
+            raise AttemptFailed(timed_out("Request timeout")) from None
         except CursorError as exc:  # transport error, or a non-Connect answer
             if isinstance(exc, UpstreamError):
                 record.answered()
@@ -281,8 +297,7 @@ class UpstreamChat:
                 if time.monotonic() >= give_up:
                     return None
             if not self._saw_stream_end:
-                what = "Empty stream response" if self._stream else "Empty response received"
-                raise AttemptFailed(Failure(errors.request_failed(what), what, Verdict("neutral"), False))
+                raise AttemptFailed(empty_answer("Empty stream response" if self._stream else "Empty response received"))
             return []
         finally:
             self._on_probation = False
@@ -291,8 +306,7 @@ class UpstreamChat:
         """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13)."""
         text = "".join(first or []) + "".join(piece for batch in self.remaining() if batch for piece in batch)
         if not text:
-            raise self._settle(Failure(errors.request_failed("Empty response received"), "Empty response received",
-                                       Verdict("neutral"), False))
+            raise self._settle(empty_answer("Empty response received"))
         self.finish()
         return text
 
@@ -308,7 +322,7 @@ class UpstreamChat:
         while True:
             wait = deadline - time.monotonic()
             if wait <= 0:
-                raise self._settle(Failure(errors.request_failed(what, 504), what, Verdict("neutral"), False))
+                raise self._settle(timed_out(what))
             try:
                 item = self._queue.get(timeout=min(wait, tick))
             except queue.Empty:
@@ -333,7 +347,7 @@ class UpstreamChat:
     def close(self) -> None:
         """Stop reading at once. Before the answer was complete, that means the client went
         away, and the log says so."""
-        self._record.failed("Client disconnected", total=time.monotonic() - self._started)
+        self._record.client_disconnected(total=time.monotonic() - self._started)
         self._response.abort()
 
     # -- internals --------------------------------------------------------------------------
@@ -343,6 +357,7 @@ class UpstreamChat:
         self._response.abort()
         if self._on_probation:
             return AttemptFailed(failure)
+        count_upstream_error(failure.kind)
         self._report(failure.verdict)
         self._record.failed(failure.log_text, total=time.monotonic() - self._started)
         return failure.error
@@ -355,8 +370,7 @@ class UpstreamChat:
         except CursorError as exc:
             self._queue.put(failure_of(exc, self._debug))
         except Exception as exc:  # noqa: BLE001 - the pump must end with a report, never die silently
-            detail = f"Failed to read response chunk: {exc}"
-            self._queue.put(Failure(errors.request_failed(detail), detail, Verdict("neutral"), False))
+            self._queue.put(unreadable(exc))
         finally:
             self._response.close()
 

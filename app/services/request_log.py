@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 from dataclasses import dataclass
 
+from app.services.metrics import ChatMetrics
 from app.store import Store
 
 TOTAL, ACTIVE, ERROR = "requests_total", "requests_active", "requests_error"
@@ -39,9 +41,12 @@ class LoggedRequest:
     (a request leaves `active` once, ends once), whichever part of the gateway gets there first:
     the answering side, a timeout, or the client leaving."""
 
-    def __init__(self, store: Store, log_id: int) -> None:
+    def __init__(self, store: Store, log_id: int, metrics: ChatMetrics, created: float) -> None:
         self._store = store
         self.id = log_id
+        self._metrics = metrics
+        self._created = created  # monotonic; the metrics measure from here, the log from headers (D16)
+        self._answered_at: float | None = None
         self._answered = False
         self._settled = threading.Lock()
         self._attempts: list[dict] = []
@@ -54,6 +59,7 @@ class LoggedRequest:
         """Upstream headers arrived: no longer active, `success` until something fails."""
         if not self._answered:
             self._answered = True
+            self._answered_at = time.monotonic()
             self._store.incr(ACTIVE, -1)
             self._store.log_update(self.id, {"status": "success"})
 
@@ -71,6 +77,12 @@ class LoggedRequest:
         self._store.log_update(self.id, {"token_info": {"token": token, "checksum": checksum, "profile": None}})
 
     def failed(self, error: str, total: float | None = None) -> None:
+        self._fail(error, total, "failed")
+
+    def client_disconnected(self, total: float) -> None:
+        self._fail("Client disconnected", total, "client_disconnected")
+
+    def _fail(self, error: str, total: float | None, outcome: str) -> None:
         if self._settled.acquire(blocking=False):
             if not self._answered:
                 self._answered = True
@@ -80,11 +92,18 @@ class LoggedRequest:
             if total is not None:
                 patch["timing"] = {"total": round(total, 3)}
             self._store.log_update(self.id, patch)
+            self._metrics.ended(outcome, time.monotonic() - self._created, None)
 
     def finished(self, total: float, first: float | None) -> None:
+        """The answer was delivered; `first` is the first content's time after the upstream
+        headers (None: there was no content)."""
         if self._settled.acquire(blocking=False):
             timing = {"total": round(total, 3), "first": round(total if first is None else first, 3)}
             self._store.log_update(self.id, {"timing": timing})
+            first_byte = None
+            if first is not None and self._answered_at is not None:
+                first_byte = self._answered_at - self._created + first
+            self._metrics.ended("success", time.monotonic() - self._created, first_byte)
 
     def set_prompt(self, prompt: str) -> None:
         self._store.log_update(self.id, {"prompt": prompt})
@@ -97,6 +116,7 @@ class RequestLog:
 
     def start(self, *, model: str, token: str, checksum: str, stream: bool) -> LoggedRequest:
         """Count an authenticated request and create its `pending` entry (SPEC §6.4)."""
+        created = time.monotonic()
         self._store.incr(TOTAL)
         self._store.incr(ACTIVE)
         entry = {
@@ -107,7 +127,8 @@ class RequestLog:
             "stream": stream,
             "status": "pending",
         }
-        return LoggedRequest(self._store, self._store.log_append(entry, self._limit))
+        log_id = self._store.log_append(entry, self._limit)
+        return LoggedRequest(self._store, log_id, ChatMetrics(model, stream), created)
 
     def blocked(self) -> None:
         """The usage pre-check refused an authenticated request: counted, never logged."""
