@@ -281,7 +281,7 @@ class _Reader:
             cursor_api2_base_url=self.strict("CURSOR_API2_BASE_URL", "https://api2.cursor.sh", _base_url),
             cursor_web_base_url=self.strict("CURSOR_WEB_BASE_URL", "https://www.cursor.com", _base_url),
             data_dir=self.trimmed("DATA_DIR") or "./data",
-            store_url=self.strict("STORE_URL", None, _store_url),
+            store_url=self.strict("STORE_URL", None, _store_url, shown=redact_url),
             web_concurrency=self.strict("WEB_CONCURRENCY", None, _whole(minimum=1)),
             sse_keepalive_seconds=self.strict("SSE_KEEPALIVE_SECONDS", 15.0, _seconds(zero_ok=True)),
             stream_idle_timeout=self.strict("STREAM_IDLE_TIMEOUT", 300.0, _seconds(zero_ok=False)),
@@ -322,16 +322,17 @@ class _Reader:
     def problem(self, name: str, message: str, value: str) -> None:
         self.problems.append(f"{name} {message} (got {value!r})")
 
-    def strict(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+    def strict(self, name: str, default: T, parse: Callable[[str], T], shown: Callable[[str], str] = str) -> T:
         """A variable of this project: unset or blank → `default`; otherwise `parse` of the
-        trimmed value, whose ValueError says what was expected."""
+        trimmed value, whose ValueError says what was expected. A problem quotes `shown(value)`,
+        so a value that may hold a password can be masked."""
         value = self.env.get(name, "")
         if not value.strip():
             return default
         try:
             return parse(value.strip())
         except ValueError as expected:
-            self.problem(name, f"must be {expected}", value)
+            self.problem(name, f"must be {expected}", shown(value))
             return default
 
     def port(self) -> int:
@@ -421,6 +422,17 @@ def _store_url(value: str) -> str:
     if not value.startswith(("redis://", "rediss://", "sqlite:///")):
         raise ValueError("redis://…, rediss://… or sqlite:///path")
     return value
+
+
+def redact_url(url: str) -> str:
+    """The URL without its credentials, for messages: the user-info part (everything between
+    `scheme://` and the last `@`, so an unescaped `@` or `/` in a password is covered too) and
+    any `password=` query value become `***`."""
+    head, at, rest = url.rpartition("@")
+    if at:
+        scheme, separator, _ = head.partition("://")
+        url = f"{scheme}://***@{rest}" if separator else f"***@{rest}"
+    return re.sub(r"(?i)(password=)[^&#]*", r"\1***", url)
 
 
 def load_dotenv_file(path: str | None = None) -> str | None:

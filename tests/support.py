@@ -1,5 +1,5 @@
-"""Test helpers shared by unit and end-to-end tests: synthetic tokens (SPEC Appendix A) and
-a real gunicorn server running the gateway."""
+"""Test helpers shared by unit and end-to-end tests: synthetic tokens (SPEC Appendix A), a real
+gunicorn server running the gateway, and a throw-away redis-server for the shared store."""
 from __future__ import annotations
 
 import base64
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +111,87 @@ def running_gateway(env: dict[str, str], workers: int = 2, cwd: Path = ROOT) -> 
         yield server
     finally:
         server.stop()
+
+
+class RedisServer:
+    """A throw-away redis-server on a free loopback port: no persistence, its files in
+    `directory`. Needs Debian's `redis-server` (`.ci/run` installs it)."""
+
+    BINARY = "redis-server"
+
+    def __init__(self, directory: Path, password: str | None = None) -> None:
+        self.directory = directory
+        self.password = password
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        userinfo = f":{self.password}@" if self.password else ""
+        return f"redis://{userinfo}127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> RedisServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        arguments = [self.BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")]  # fmt: skip
+        if self.password:
+            arguments += ["--requirepass", self.password]
+        self.process = subprocess.Popen(arguments, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+            if self._answers_ping():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer PING within {timeout}s")
+
+    def _answers_ping(self) -> bool:
+        command = f"AUTH {self.password}\r\nPING\r\n" if self.password else "PING\r\n"
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(command.encode())
+                reply = b""
+                while b"PONG" not in reply and b"-" not in reply:
+                    chunk = sock.recv(256)
+                    if not chunk:
+                        break
+                    reply += chunk
+                return b"+PONG" in reply
+        except OSError:
+            return False
+
+    def flush(self) -> None:
+        """Forget every key, so each test starts from an empty server."""
+        import redis
+
+        with redis.Redis.from_url(self.url) as client:
+            client.flushall()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def running_redis(directory: Path, password: str | None = None) -> Iterator[RedisServer]:
+    server = RedisServer(directory, password).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """One redis-server for a test module; import this fixture where it is used, and call
+    `flush()` before a test that needs an empty server."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -54,12 +55,28 @@ def locked(path: str) -> Iterator[None]:
     (gunicorn workers, a second instance) and every thread: flock excludes each open file
     description, and each caller opens its own. Greenlets of one worker never yield inside
     (file and SQLite calls do not), so they cannot interleave either."""
-    fd = os.open(f"{os.path.abspath(path)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+    with _in_process_lock():
+        fd = os.open(f"{os.path.abspath(path)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+_lock: tuple[int, threading.Lock] | None = None
+
+
+def _in_process_lock() -> threading.Lock:
+    """Greenlets of one worker wait here, cooperatively, rather than in flock: a store on
+    another server (Redis) yields to gevent inside the locked section, and a second greenlet
+    blocked in flock would then stop the whole worker, the holder included. Made on first use
+    in each process, so a gunicorn worker gets gevent's lock, not one made in the master
+    before the monkey-patch."""
+    global _lock
+    if _lock is None or _lock[0] != os.getpid():
+        _lock = (os.getpid(), threading.Lock())
+    return _lock[1]
 
 
 def write_atomically(path: str, text: str) -> None:

@@ -2,12 +2,14 @@
 
 The list and the rotation counter live in the store, so every gunicorn worker (and every
 instance sharing the store) rotates through one list in one global order (D19). The `.tokens`
-file stays the operator's copy: every change writes it atomically first, then the store, both
-under the file lock, so a change acknowledged to a client is on disk and visible everywhere.
+file stays the operator's copy: every change writes it atomically first, then the store (only if
+the store still holds the list the change was computed from), both under the file lock, so a
+change acknowledged to a client is on disk and visible everywhere.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import math
 import time
@@ -20,6 +22,8 @@ from app.store import Store
 
 TOKENS_KEY = "tokens"
 ROTATION_COUNTER = "token_rotation"
+MAX_CHANGE_ATTEMPTS = 10  # list changes racing with another instance; each retry sees the newer list
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +166,8 @@ class TokenPool:
     def add(self, candidates: list[NewToken]) -> tuple[int, int]:
         """Append valid tokens not already pooled, in request order, deduplicated (D10).
         Returns (added, total). The file is rewritten only when something was added."""
-        with locked(self._path):
-            entries = self.entries()
+
+        def compute(entries: list[dict]) -> tuple[list[dict] | None, tuple[int, int]]:
             known = {entry["token"] for entry in entries}
             added = []
             for candidate in candidates:
@@ -172,27 +176,48 @@ class TokenPool:
                     continue
                 known.add(token)
                 added.append({"token": token, "checksum": repair_checksum(candidate.checksum or "")})
-            if added:
-                self._save(entries + added)
-            return len(added), len(entries) + len(added)
+            return (entries + added if added else None), (len(added), len(entries) + len(added))
+
+        return self._change(compute)
 
     def delete(self, tokens: list[str]) -> Deletion:
         """Remove exact matches (no prefix stripping); the file is rewritten only when something
         was removed (SPEC §7.8)."""
-        with locked(self._path):
-            entries = self.entries()
+        doomed = set(tokens)
+
+        def compute(entries: list[dict]) -> tuple[list[dict] | None, Deletion]:
             pooled = {entry["token"] for entry in entries}
-            doomed = set(tokens)
             kept = [entry for entry in entries if entry["token"] not in doomed]
-            if len(kept) != len(entries):
-                self._save(kept)
-            return Deletion(
+            deletion = Deletion(
                 removed=len(entries) - len(kept),
                 failed_tokens=[token for token in tokens if token not in pooled],
                 remaining=[entry["token"] for entry in kept],
             )
+            return (kept if deletion.removed else None), deletion
 
-    def _save(self, entries: list[dict]) -> None:
-        """File first, then the store: an acknowledged change is always on disk."""
-        write_atomically(self._path, format_token_lines([TokenLine(e["token"], e["checksum"]) for e in entries]))
-        self._store.put(TOKENS_KEY, entries)
+        return self._change(compute)
+
+    def _change(self, compute: Callable[[list[dict]], tuple[list[dict] | None, T]]) -> T:
+        """Apply `compute` (entries → new entries or None for no change, and a result): file
+        first, then the store, so an acknowledged change is on disk and a failed file write
+        (OSError) changes nothing. The file lock keeps out this host's writers; another
+        instance sharing the store may still get in between, so the store is only swapped if
+        it still holds what was read, else the change is computed again on the new list."""
+        with locked(self._path):
+            for _ in range(MAX_CHANGE_ATTEMPTS):
+                entries = self.entries()
+                new_entries, result = compute(entries)
+                if new_entries is None:
+                    return result
+                write_atomically(self._path, format_token_lines([TokenLine(e["token"], e["checksum"]) for e in new_entries]))
+                swapped = False
+
+                def swap(current: list[dict] | None) -> list[dict]:
+                    nonlocal swapped
+                    swapped = (current or []) == entries
+                    return new_entries if swapped else (current or [])
+
+                self._store.update(TOKENS_KEY, swap)
+                if swapped:
+                    return result
+        raise RuntimeError(f"the token list kept changing under this change ({MAX_CHANGE_ATTEMPTS} attempts)")

@@ -11,6 +11,10 @@ from typing import Any, Callable
 
 
 class Store(ABC):
+    # True when other instances (other hosts) may use the same store at the same time: start-up
+    # then joins the running gateway instead of resetting its state (app/boot.py).
+    shared: bool = False
+
     # -- counters -------------------------------------------------------------------------
     @abstractmethod
     def incr(self, name: str, amount: int = 1) -> int:

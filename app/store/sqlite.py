@@ -16,6 +16,7 @@ import threading
 from typing import Any, Callable
 
 from app.store.base import Store
+from app.store.json_doc import dumps as _dumps
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -34,10 +35,6 @@ def _serialised(method):
             return method(self, *args, **kwargs)
 
     return wrapper
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class SqliteStore(Store):

@@ -1,33 +1,71 @@
-"""The SQLite store: counters and documents shared across processes, the log ring."""
+"""The store, against each backend (SQLite in DATA_DIR, a real redis-server): counters and
+documents shared across processes, the log ring, and STORE_URL handling."""
 from __future__ import annotations
 
 import multiprocessing
+from typing import Callable
 
-from app.store.sqlite import SqliteStore
+import pytest
+import redis
+
+from app.settings import Settings, SettingsError
+from app.store import Store, StoreUnavailable, open_store
+from tests.support import free_port, redis_server, running_redis  # noqa: F401 - redis_server is a fixture
+
+OpenStore = Callable[[], Store]
 
 
-def _increment(path: str, times: int) -> None:
-    store = SqliteStore(path)
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request, tmp_path) -> tuple[str, str | None]:
+    """(data_dir, store_url) of an empty store; each process opens its own with `open_store`."""
+    if request.param == "sqlite":
+        return str(tmp_path), None
+    server = request.getfixturevalue("redis_server")
+    server.flush()
+    return str(tmp_path), server.url
+
+
+@pytest.fixture
+def reopen(location) -> OpenStore:
+    return lambda: open_store(*location)
+
+
+def _increment(location: tuple[str, str | None], times: int) -> None:
+    store = open_store(*location)
     for _ in range(times):
         store.incr("n")
         store.update("doc", lambda old: (old or 0) + 1)
     store.close()
 
 
-def test_counters_and_updates_are_atomic_across_processes(tmp_path):
-    path = str(tmp_path / "s.sqlite3")
-    SqliteStore(path).close()
-    workers = [multiprocessing.Process(target=_increment, args=(path, 200)) for _ in range(4)]
+def test_counters_and_updates_are_atomic_across_processes(location, reopen):
+    reopen().close()
+    workers = [multiprocessing.Process(target=_increment, args=(location, 200)) for _ in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
-    store = SqliteStore(path)
+    store = reopen()
     assert store.counter("n") == 800 and store.get("doc") == 800
 
 
-def test_log_ring_keeps_the_newest_with_increasing_ids(tmp_path):
-    store = SqliteStore(str(tmp_path / "s.sqlite3"))
+def test_counters_and_documents(reopen):
+    store = reopen()
+    assert store.counter("never") == 0 and store.get("never") is None
+    assert store.incr("c") == 1 and store.incr("c", 5) == 6 and store.incr("c", -7) == -1
+    store.set_counter("c", 42)
+    assert store.counter("c") == 42
+    store.put("doc", {"name": "Zoë", "list": [], "nested": {"empty": {}}})
+    assert store.get("doc") == {"name": "Zoë", "list": [], "nested": {"empty": {}}}
+    seen = []
+    assert store.update("fresh", lambda old: seen.append(old) or ["made"]) == ["made"]
+    assert seen == [None] and store.get("fresh") == ["made"]
+    store.close()
+    assert reopen().get("fresh") == ["made"]
+
+
+def test_log_ring_keeps_the_newest_with_increasing_ids(reopen):
+    store = reopen()
     ids = [store.log_append({"model": f"m{i}"}, limit=2) for i in range(3)]
     assert ids == [1, 2, 3]
     assert [e["id"] for e in store.log_entries()] == [2, 3]
@@ -35,6 +73,76 @@ def test_log_ring_keeps_the_newest_with_increasing_ids(tmp_path):
     store.log_update(3, {"timing": {"first": 0.5}})
     assert store.log_entries()[-1] == {"id": 3, "model": "m2", "timing": {"total": 1.5, "first": 0.5}, "status": "success"}
     store.log_update(99, {"status": "gone"})  # rotated out: ignored
+    assert [e["id"] for e in store.log_entries()] == [2, 3]
     store.close()
-    reopened = SqliteStore(str(tmp_path / "s.sqlite3"))
+    reopened = reopen()
     assert reopened.log_append({"model": "after restart"}, limit=2) == 4
+
+
+def test_log_update_is_a_merge_patch(reopen):
+    store = reopen()
+    log_id = store.log_append({"a": {"b": 1, "c": 2}, "gone": True, "attempts": []}, limit=10)
+    store.log_update(log_id, {"a": {"b": None, "d": [1]}, "gone": None, "attempts": [{"token": "x"}]})
+    assert store.log_entries() == [{"id": log_id, "a": {"c": 2, "d": [1]}, "attempts": [{"token": "x"}]}]
+    assert list(store.log_entries()[0])[0] == "id"
+
+
+def test_a_smaller_limit_after_a_restart_trims_the_older_entries(reopen):
+    store = reopen()
+    for i in range(5):
+        store.log_append({"n": i}, limit=10)
+    store.close()
+    store = reopen()
+    assert store.log_append({"n": 5}, limit=2) == 6
+    assert [e["n"] for e in store.log_entries()] == [4, 5]
+
+
+# -- Redis only ----------------------------------------------------------------------------
+
+
+def test_redis_keys_are_namespaced(redis_server):
+    redis_server.flush()
+    store = open_store("unused", redis_server.url)
+    store.incr("n")
+    store.put("doc", 1)
+    store.log_append({}, limit=5)
+    with redis.Redis.from_url(redis_server.url) as client:
+        keys = [key.decode() for key in client.keys("*")]
+    assert keys and all(key.startswith("cursor-api:") for key in keys)
+
+
+def _use_inherited(store: Store, results) -> None:
+    results.put(store.incr("forked"))
+
+
+def test_a_redis_store_used_before_a_fork_works_in_the_child(redis_server):
+    redis_server.flush()
+    store = open_store("unused", redis_server.url)
+    assert store.incr("forked") == 1  # the parent now holds a connection
+    results = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=_use_inherited, args=(store, results))
+    child.start()
+    child.join(30)
+    assert results.get(timeout=5) == 2 and store.incr("forked") == 3
+
+
+def test_an_unreachable_redis_stops_start_up_without_showing_the_password():
+    url = f"redis://admin:hunter2@127.0.0.1:{free_port()}/0"
+    with pytest.raises(StoreUnavailable) as raised:
+        open_store("unused", url, check=True)
+    message = str(raised.value)
+    assert message.startswith("STORE_URL redis://***@127.0.0.1:") and "hunter2" not in message
+
+
+def test_a_wrong_redis_password_is_reported_without_showing_it(tmp_path):
+    with running_redis(tmp_path / "redis", password="right-one") as server:
+        with pytest.raises(StoreUnavailable) as raised:
+            open_store("unused", server.url.replace("right-one", "hunter2"), check=True)
+        assert "STORE_URL" in str(raised.value) and "hunter2" not in str(raised.value)
+        open_store("unused", server.url, check=True).close()
+
+
+def test_a_bad_store_url_is_reported_without_its_password():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"STORE_URL": "postgres://app:hunter2@db/state"})
+    assert "STORE_URL" in str(raised.value) and "hunter2" not in str(raised.value)
