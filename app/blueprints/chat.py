@@ -7,6 +7,7 @@ import time
 from typing import Callable, Iterator
 
 from flask import Blueprint, Response, request
+from gevent import monkey
 
 from app.blueprints import gateway, json_response
 from app.errors import ApiError
@@ -19,6 +20,9 @@ bp = Blueprint("chat", __name__)
 
 KEEPALIVE_COMMENT = ": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+# The stdlib's poll: select() refuses descriptors above 1023, which a worker holding 1000 streams
+# hands out, and gevent's patched poll never looks when the timeout is zero.
+_poll = monkey.get_original("select", "poll")
 
 
 @bp.post("/v1/chat/completions")
@@ -50,8 +54,9 @@ def client_watch(sock) -> Callable[[], bool]:
 
     def gone() -> bool:
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+            poller = _poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
         except OSError:
             return True
 
@@ -61,7 +66,8 @@ def client_watch(sock) -> Callable[[], bool]:
 def sse_events(upstream: UpstreamChat, first: list[str] | None, encoder: ChunkEncoder, keepalive: float | None,
                client_gone: Callable[[], bool]) -> Iterator[str]:
     """The SSE body: pre-read content at once (D2), then each upstream read as it arrives,
-    each piece exactly once (D1); an SSE comment every `keepalive` seconds of silence so idle
+    each piece exactly once (D1) and in its own event, as the reference emits them (the
+    capture's vector pins the count); the events of one read are written together; an SSE comment every `keepalive` seconds of silence so idle
     proxies keep the stream open; a later failure in-band, then [DONE] (D20). A client that
     leaves is noticed within a second; the upstream is closed with this generator."""
     last_write = time.monotonic()
