@@ -7,7 +7,6 @@ request log says what happened (D6). Nothing here knows about HTTP responses or 
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -28,6 +27,7 @@ from app.cursor.keys import KeyOptions
 from app.errors import ApiError
 from app.openai_request import ChatRequest
 from app.services.auth import ChatCredential
+from app.services.background import run_in_background
 from app.services.debug_log import DebugLog
 from app.services.image_fetch import ImageFetcher
 from app.services.metrics import count_upstream_error
@@ -278,7 +278,7 @@ class UpstreamChat:
         self._saw_stream_end = False
         self._on_probation = True  # until the pre-read ends, a failure may be retried elsewhere
         self._queue: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        run_in_background(self._pump)
         self._paced: Iterator[list[str] | None] | None = None
 
     # -- reading ----------------------------------------------------------------------------

@@ -6,10 +6,9 @@ The latest good profile of each token is kept in the store, so the pre-check is 
 """
 from __future__ import annotations
 
-import threading
-
 from app.cursor.keys import USAGE_ALL, USAGE_CUSTOM, KeyOptions
 from app.cursor.profile import fetch_profile
+from app.services.background import run_in_background
 from app.services.request_log import RequestLog
 from app.services.token_pool import TokenPool
 from app.settings import MODEL_IDS, USAGE_CHECK_DEFAULT_MODELS, ProxySetting, UsageRule
@@ -65,7 +64,7 @@ class AccountUsage:
 
     def refresh_in_background(self, token: str, log_id: int, proxies: ProxySetting) -> None:
         """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent)."""
-        threading.Thread(target=self._refresh, args=(token, log_id, proxies), daemon=True).start()
+        run_in_background(self._refresh, token, log_id, proxies)
 
     def _refresh(self, token: str, log_id: int, proxies: ProxySetting) -> None:
         profile = self.fetch(token, proxies)
