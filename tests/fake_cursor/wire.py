@@ -40,8 +40,11 @@ class Wire:
         """Stay silent for `seconds`, but notice at once when the client hangs up: a client that
         leaves during a silence is invisible to writes, and tests want to see it leave."""
         deadline = time.monotonic() + seconds
-        readable, _, _ = select.select([self.sock], [], [], seconds)
-        if not readable:
+        # poll, not select: select() refuses descriptors above 1023, which a fake serving 1000+
+        # streams hands out (ValueError: filedescriptor out of range).
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if not poller.poll(seconds * 1000):  # milliseconds, as the stdlib's
             return
         if self.sock.recv(1, socket.MSG_PEEK) == b"":
             # ECONNRESET: pywsgi treats it as a normal client disconnect and logs nothing

@@ -701,3 +701,27 @@ def test_a_thousand_concurrent_slow_streams(cursor):
     responses = [parse_response(bytes(data)) for data in received.values()]
     assert all(r.terminated and texts(frames_of(r.body)) == [scenarios.LATE_TEXT] for r in responses)
     assert pause <= elapsed < pause + 8  # one after another it would take 1000 s
+
+
+def test_a_silence_works_on_a_descriptor_above_1023():
+    """1000+ streams give the fake descriptors select() cannot take; the Wire's wait must not care."""
+    from gevent import socket as gsocket
+
+    from tests.fake_cursor.wire import Wire
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1300:
+        pytest.skip("cannot open descriptors above 1023 here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1300), hard))
+    ours, theirs = gsocket.socketpair()
+    high = gsocket.socket(fileno=__import__("os").dup2(ours.fileno(), 1200))
+    try:
+        started = time.monotonic()
+        Wire(high).wait(0.05)  # nothing to read: the whole silence
+        assert time.monotonic() - started >= 0.05
+        theirs.close()
+        with pytest.raises(ConnectionResetError):
+            Wire(high).wait(5)  # the other side left: noticed at once
+    finally:
+        for sock in (high, ours, theirs):
+            sock.close()
