@@ -59,6 +59,9 @@ class TokenPool:
     def __init__(self, store: Store, path: str) -> None:
         self._store = store
         self._path = path
+        # Tokens with a health record when this process last rotated: an "ok" for any other
+        # token changes nothing, so the common case skips re-reading the whole list per chat.
+        self._with_health: frozenset[str] = frozenset()
 
     # -- reading -----------------------------------------------------------------------------
     def entries(self) -> list[dict]:
@@ -80,6 +83,7 @@ class TokenPool:
         all callers and never reset when the list changes (SPEC §7.3); unusable tokens are
         stepped over, so the usable ones keep one global order."""
         entries = self.entries()
+        self._with_health = frozenset(entry["token"] for entry in entries if "health" in entry)
         if not entries:
             return None
         now = time.time()
@@ -112,7 +116,7 @@ class TokenPool:
                         entry["health"] = health
             return entries or []
 
-        if verdict.kind == "ok" and not any(e["token"] == token and "health" in e for e in self.entries()):
+        if verdict.kind == "ok" and token not in self._with_health:
             return  # the common case: nothing to write
         self._store.update(TOKENS_KEY, change)
 
