@@ -41,7 +41,7 @@ def keep_traffic_local(case) -> None:
 def planned_5xx(case, response: requests.Response) -> str | None:
     """The 5xx answers the SPEC prescribes, by name; None for any other."""
     body = response.text
-    if response.status_code == 503 and '"no_tokens"' in body or '"no_usable_tokens"' in body:
+    if response.status_code == 503 and ('"no_tokens"' in body or '"no_usable_tokens"' in body):
         return "503 pool empty or unusable (SPEC §5.2)"
     if case.path == "/config" and response.status_code == 500 and "无效的路径" in body:
         return "500 unknown page path (SPEC §8.2)"
