@@ -2,9 +2,9 @@
 
 The list and the rotation counter live in the store, so every gunicorn worker (and every
 instance sharing the store) rotates through one list in one global order (D19). The `.tokens`
-file stays the operator's copy: every change writes it atomically first, then the store (only if
-the store still holds the list the change was computed from), both under the file lock, so a
-change acknowledged to a client is on disk and visible everywhere.
+file stays the operator's copy: every change writes it atomically first, then the store, under
+the file lock and the store's lock, so a change acknowledged to a client is on disk and visible
+everywhere.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from app.store import Store
 
 TOKENS_KEY = "tokens"
 ROTATION_COUNTER = "token_rotation"
-MAX_CHANGE_ATTEMPTS = 10  # list changes racing with another instance; each retry sees the newer list
 T = TypeVar("T")
 
 
@@ -154,14 +153,14 @@ class TokenPool:
 
     def reload(self) -> int:
         """Re-read the file (SPEC §7.5)."""
-        with locked(self._path):
+        with locked(self._path), self._store.exclusive(TOKENS_KEY):
             lines = read_and_normalise(self._path)
             self.replace(lines)
         return len(lines)
 
     def update(self, text: str) -> int:
         """Replace the file's content verbatim, then load it normalised (SPEC §7.6)."""
-        with locked(self._path):
+        with locked(self._path), self._store.exclusive(TOKENS_KEY):
             write_atomically(self._path, text)
             lines = read_and_normalise(self._path)
             self.replace(lines)
@@ -204,24 +203,26 @@ class TokenPool:
     def _change(self, compute: Callable[[list[dict]], tuple[list[dict] | None, T]]) -> T:
         """Apply `compute` (entries → new entries or None for no change, and a result): file
         first, then the store, so an acknowledged change is on disk and a failed file write
-        (OSError) changes nothing. The file lock keeps out this host's writers; another
-        instance sharing the store may still get in between, so the store is only swapped if
-        it still holds what was read, else the change is computed again on the new list."""
-        with locked(self._path):
-            for _ in range(MAX_CHANGE_ATTEMPTS):
-                entries = self.entries()
-                new_entries, result = compute(entries)
-                if new_entries is None:
-                    return result
+        (OSError) changes nothing. List changes take turns: the file lock among this host's
+        processes, the store's lock among instances sharing it. Health and profiles are written
+        by chats without either lock, so the latest of those are kept when the list is stored."""
+        with locked(self._path), self._store.exclusive(TOKENS_KEY):
+            new_entries, result = compute(self.entries())
+            if new_entries is not None:
                 write_atomically(self._path, format_token_lines([TokenLine(e["token"], e["checksum"]) for e in new_entries]))
-                swapped = False
+                self._store.update(TOKENS_KEY, lambda current: _with_latest_state(new_entries, current or []))
+            return result
 
-                def swap(current: list[dict] | None) -> list[dict]:
-                    nonlocal swapped
-                    swapped = (current or []) == entries
-                    return new_entries if swapped else (current or [])
 
-                self._store.update(TOKENS_KEY, swap)
-                if swapped:
-                    return result
-        raise RuntimeError(f"the token list kept changing under this change ({MAX_CHANGE_ATTEMPTS} attempts)")
+_STATE_KEYS = ("health", "profile")
+
+
+def _with_latest_state(entries: list[dict], current: list[dict]) -> list[dict]:
+    """`entries` with each token's health and profile as `current` has them now."""
+    latest = {entry["token"]: entry for entry in current}
+    merged = []
+    for entry in entries:
+        entry = {key: value for key, value in entry.items() if key not in _STATE_KEYS}
+        now = latest.get(entry["token"], {})
+        merged.append({**entry, **{key: now[key] for key in _STATE_KEYS if key in now}})
+    return merged

@@ -6,8 +6,9 @@ request-log ring.
 """
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 class Store(ABC):
@@ -55,6 +56,14 @@ class Store(ABC):
     @abstractmethod
     def log_entries(self) -> list[dict]:
         """All entries, oldest first, each with its `id` first."""
+
+    # -- mutual exclusion -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Held by one caller at a time among all instances sharing the store, for a change
+        that also does I/O outside the store (a file). A store that is not shared is only used
+        by one host's processes, whose file lock already excludes each other: nothing to hold."""
+        yield
 
     @abstractmethod
     def close(self) -> None: ...

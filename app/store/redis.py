@@ -14,8 +14,11 @@ entry's JSON passes through the script untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, Callable
+import os
+import time
+from typing import Any, Callable, Iterator
 
 import redis
 
@@ -40,6 +43,16 @@ return id
 """
 
 
+# Deletes the lock only if it is still ours (it may have expired and been taken by another).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+LOCK_TTL_SECONDS = 30  # a holder that died frees the lock after this long
+LOCK_WAIT_SECONDS = 30
+LOCK_POLL_SECONDS = 0.005
+
+
 class RedisStore(Store):
     shared = True
 
@@ -52,6 +65,7 @@ class RedisStore(Store):
         self._log_ids = f"{prefix}log:ids"
         self._log_entry = f"{prefix}log:entry:"
         self._append = self._redis.register_script(_LOG_APPEND)
+        self._release = self._redis.register_script(_RELEASE)
 
     def ping(self) -> None:
         """Raises redis.RedisError when the server cannot be reached or refuses us."""
@@ -92,6 +106,22 @@ class RedisStore(Store):
         raws = self._redis.mget([f"{self._log_entry}{log_id}" for log_id in ids])
         # An entry trimmed between the two reads is simply not listed.
         return [{"id": log_id, **json.loads(raw)} for log_id, raw in zip(ids, raws) if raw is not None]
+
+    # -- mutual exclusion -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A lock key with an owner token and an expiry (SET NX PX): instances on other hosts
+        share no file lock, so they take turns here. Waiting polls (a gevent sleep yields)."""
+        key, owner = f"{self._prefix}lock:{name}", os.urandom(16).hex()
+        give_up = time.monotonic() + LOCK_WAIT_SECONDS
+        while not self._redis.set(key, owner, nx=True, px=LOCK_TTL_SECONDS * 1000):
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"the store lock {name!r} stayed taken for {LOCK_WAIT_SECONDS} s")
+            time.sleep(LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            self._release(keys=[key], args=[owner])
 
     def close(self) -> None:
         self._redis.close()

@@ -146,3 +146,26 @@ def test_a_bad_store_url_is_reported_without_its_password():
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({"STORE_URL": "postgres://app:hunter2@db/state"})
     assert "STORE_URL" in str(raised.value) and "hunter2" not in str(raised.value)
+
+
+def test_the_redis_lock_lets_one_holder_in_at_a_time_across_connections(redis_server):
+    import threading
+    import time
+
+    redis_server.flush()
+    first, second = open_store("unused", redis_server.url), open_store("unused", redis_server.url)
+    order: list[str] = []
+    with first.exclusive("tokens"):
+        waiter = threading.Thread(target=lambda: _hold(second, order))
+        waiter.start()
+        time.sleep(0.2)
+        order.append("first done")
+    waiter.join(timeout=5)
+    assert order == ["first done", "second in"]
+    with first.exclusive("tokens"):  # released by its holder: free again at once
+        pass
+
+
+def _hold(store: Store, order: list[str]) -> None:
+    with store.exclusive("tokens"):
+        order.append("second in")
