@@ -3,7 +3,6 @@ relay in front of the fake; plus a sampler of a process tree's memory and CPU (p
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import subprocess
 import sys
 import tempfile
@@ -14,20 +13,13 @@ from typing import Iterator
 import psutil
 import requests
 
-from app.cursor.checksum import build_checksum
 from tests.fake_cursor.harness import FakeCursor
-from tests.support import ROOT, GunicornServer, free_port, gateway_env, make_token
+from tests.support import ROOT, GunicornServer, checksum_for, free_port, gateway_env, make_token
 
 GATEWAY_CORE = 0  # the gateway, and the relay when it is measured, get this core to themselves
 LOAD_CORE = 1  # the generator, the fake and this orchestrating process share the other one
 POOL_SIZE = 4
 ADMIN_KEY = "admin-secret"  # AUTH_TOKEN of gateway_env: the key that draws from the pool
-
-
-def checksum_for(token: str) -> str:
-    """A stable, valid checksum per token (as tests/conftest.py builds them)."""
-    device = hashlib.sha256(token.encode()).hexdigest()
-    return build_checksum(device, hashlib.sha256(device.encode()).hexdigest())
 
 
 def pin(process: psutil.Process, core: int) -> None:

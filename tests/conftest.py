@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.settings import Settings
 from tests.fake_cursor.harness import FakeCursor
-from tests.support import gateway_env, make_token
+from tests.support import checksum_for, gateway_env, make_token
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 
@@ -57,16 +57,6 @@ def make_gateway(tmp_path: Path, upstream: FakeCursor) -> GatewayFactory:
 def gateway(make_gateway: GatewayFactory) -> FlaskClient:
     """A gateway with a pool of one token."""
     return make_gateway(tokens=[make_token("user_pool1")])
-
-
-def checksum_for(token: str) -> str:
-    """A stable, valid checksum per token (device hash derived from the token)."""
-    import hashlib
-
-    from app.cursor.checksum import build_checksum
-
-    device = hashlib.sha256(token.encode()).hexdigest()
-    return build_checksum(device, hashlib.sha256(device.encode()).hexdigest())
 
 
 @pytest.fixture(scope="session")

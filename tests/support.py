@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -36,6 +37,14 @@ def make_token(user: str = "user_test01", *, issued: int | None = None, lifetime
     }
     payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
     return f"{JWT_HEADER}.{payload}.{signature}"
+
+
+def checksum_for(token: str) -> str:
+    """A stable, valid checksum per token (device hash derived from the token)."""
+    from app.cursor.checksum import build_checksum
+
+    device = hashlib.sha256(token.encode()).hexdigest()
+    return build_checksum(device, hashlib.sha256(device.encode()).hexdigest())
 
 
 def free_port() -> int:
