@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.settings import Settings
 from tests.fake_cursor.harness import FakeCursor
-from tests.support import checksum_for, gateway_env, make_token
+from tests.support import RedisServer, checksum_for, gateway_env, make_token, running_redis
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 
@@ -20,6 +20,14 @@ ADMIN = {"Authorization": "Bearer admin-secret"}
 @pytest.fixture(scope="session")
 def fake() -> FakeCursor:
     with FakeCursor() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> RedisServer:
+    """One redis-server (Debian's package) on a free loopback port for the whole run; call
+    `flush()` before a test that needs an empty server."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
 
 

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +68,18 @@ def gateway_env(data_dir: Path, upstream_url: str, **overrides: str) -> dict[str
     return env
 
 
+def stop_process(process: subprocess.Popen | None, how: signal.Signals, timeout: float) -> None:
+    """Ask a child to stop (`how`), and kill it if it has not within `timeout` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(how)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class GunicornServer:
     """The gateway under real gunicorn with gevent workers, as deployed (Procfile)."""
 
@@ -103,14 +114,7 @@ class GunicornServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=35)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout=35)  # longer than graceful_timeout
 
 
 @contextlib.contextmanager
@@ -179,14 +183,7 @@ class RedisServer:
             client.flushall()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, signal.SIGTERM, timeout=10)
 
 
 @contextlib.contextmanager
@@ -196,11 +193,3 @@ def running_redis(directory: Path, password: str | None = None) -> Iterator[Redi
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    """One redis-server for a test module; import this fixture where it is used, and call
-    `flush()` before a test that needs an empty server."""
-    with running_redis(tmp_path_factory.mktemp("redis")) as server:
-        yield server

@@ -17,7 +17,6 @@ from app.cursor.convert import build_chat_request, encode_chat_body
 from app.cursor.errors import (
     CursorError,
     ProtocolError,
-    ReadError,
     TransportError,
     UpstreamError,
     UpstreamTimeout,

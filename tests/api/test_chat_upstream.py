@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 

@@ -8,7 +8,7 @@ import concurrent.futures
 import requests
 
 from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, redis_server, running_gateway  # noqa: F401 - redis_server is a fixture
+from tests.support import gateway_env, make_token, running_gateway
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 

@@ -10,7 +10,7 @@ import redis
 
 from app.settings import Settings, SettingsError
 from app.store import Store, StoreUnavailable, open_store
-from tests.support import free_port, redis_server, running_redis  # noqa: F401 - redis_server is a fixture
+from tests.support import free_port, running_redis
 
 OpenStore = Callable[[], Store]
 
