@@ -3,6 +3,7 @@
 Settings are read and checked here, in the master, so a bad variable stops the server with a
 clear message before the port is opened; one-time start-up work runs in `on_starting`.
 """
+
 import os
 import shutil
 import sys

@@ -2,6 +2,7 @@
 
 gevent's monkey-patching must come before anything imports socket or ssl.
 """
+
 from gevent import monkey
 
 monkey.patch_all()

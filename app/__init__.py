@@ -4,6 +4,7 @@
 master imports `app.boot` for one-time start-up work before forking gevent workers, and must
 not import Flask (which imports ssl) before those workers monkey-patch.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -3,6 +3,7 @@ port (gunicorn.conf.py `on_starting`), or in the process itself when there is no
 
 Kept free of Flask and requests imports (see app/__init__.py).
 """
+
 from __future__ import annotations
 
 import sys

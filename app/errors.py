@@ -4,6 +4,7 @@ Decision D18: on `{ROUTE_PREFIX}/v1/*` every error body is
 `{"error": {"message", "type", "param", "code"}}`, keeping the reference's status codes and
 `code` strings. Admin routes keep their reference shapes and build their own bodies.
 """
+
 from __future__ import annotations
 
 
@@ -75,7 +76,9 @@ def no_usable_token(retry_after: int | None, reasons: list[str]) -> ApiError:
     why = "; ".join(reasons)
     if retry_after is not None:
         wait = max(retry_after, 1)
-        return ApiError(429, "tokens_cooling_down", f"All tokens are cooling down ({why}); retry in {wait} s", retry_after=wait)
+        return ApiError(
+            429, "tokens_cooling_down", f"All tokens are cooling down ({why}); retry in {wait} s", retry_after=wait
+        )
     return ApiError(503, "no_usable_tokens", f"No usable tokens: all are disabled ({why}); re-enable them on /tokens")
 
 

@@ -1,4 +1,5 @@
 """The Flask application: blueprints, error rendering, body limit, CORS."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, request
@@ -7,7 +8,19 @@ from werkzeug.exceptions import HTTPException
 
 from app import boot
 from app.blueprints import (
-    chat, config, health, json_response, keys, logs, metrics, models, openapi, pages, text_response, tokens, tools,
+    chat,
+    config,
+    health,
+    json_response,
+    keys,
+    logs,
+    metrics,
+    models,
+    openapi,
+    pages,
+    text_response,
+    tokens,
+    tools,
 )
 from app.errors import ApiError
 from app.gateway import build_gateway
@@ -31,7 +44,15 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(models.bp, url_prefix=prefix or None)
     for blueprint in (health.bp, metrics.bp, openapi.bp, pages.bp, tokens.bp, keys.bp, tools.bp, config.bp, logs.bp):
         app.register_blueprint(blueprint)
-    CORS(app, origins="*", send_wildcard=True, expose_headers="*", allow_headers="*", methods=["GET", "HEAD", "POST", "OPTIONS"], max_age=86400)
+    CORS(
+        app,
+        origins="*",
+        send_wildcard=True,
+        expose_headers="*",
+        allow_headers="*",
+        methods=["GET", "HEAD", "POST", "OPTIONS"],
+        max_age=86400,
+    )
     _register_error_handlers(app, f"{prefix}/v1/")
     app.after_request(_count_for_metrics)
     return app

@@ -1,4 +1,5 @@
 """The composition root: builds every service of one worker process from the settings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,5 +48,7 @@ def build_gateway(settings: Settings) -> Gateway:
         request_log=request_log,
         pages=PageOverrides(store),
         usage=usage,
-        chat=ChatService(settings, request_log, clients, usage, pool, DebugLog(settings.debug, settings.debug_log_file)),
+        chat=ChatService(
+            settings, request_log, clients, usage, pool, DebugLog(settings.debug, settings.debug_log_file)
+        ),
     )

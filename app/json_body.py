@@ -1,6 +1,7 @@
 """Reading JSON request bodies with the reference's statuses (SPEC §4.1): 415 for a non-JSON
 content type, 400 for invalid JSON, 422 for valid JSON of the wrong shape. Shape errors name
 the offending field. Unknown keys are ignored everywhere."""
+
 from __future__ import annotations
 
 import json

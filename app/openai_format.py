@@ -3,6 +3,7 @@
 JSON is compact and keeps non-ASCII as is (PROTOCOL §4.5). Stream chunks are built from a
 per-stream prefix so the hot path only encodes the content string.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,7 @@ def completion_body(completion_id: str, model: str, content: str) -> dict:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     }
 
@@ -59,8 +58,7 @@ class ChunkEncoder:
         self._sent_first = True
         delta = f'"delta":{{"role":"assistant","content":{dumps(text)}}}'
         return (
-            f'{self._head}{created},"model":{self._model},'
-            f'"choices":[{{"index":0,{delta},"finish_reason":null}}]}}\n\n'
+            f'{self._head}{created},"model":{self._model},"choices":[{{"index":0,{delta},"finish_reason":null}}]}}\n\n'
         )
 
     def finish(self) -> str:

@@ -4,6 +4,7 @@ Shape errors are 422 with `param` naming the offending field (SPEC §4.1, §6.1)
 message-list checks of SPEC §6.2 come after, in that order, in `validate_chat_request`.
 Unknown keys are ignored everywhere, as OpenAI clients send many (temperature, tools, ...).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Written by hand from SPEC §4–§11 rather than generated: Flask routes carry n
 description that states the contract (enums, required fields, bodies) is what lets the fuzz
 tests (tests/fuzz) generate both valid and deliberately invalid requests for every route.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -105,10 +106,14 @@ _STATUS_JSON = {"description": "JSON answer", **_json({"type": "object"})}
 
 
 def _chat() -> dict[str, Any]:
-    errors = {status: {"description": "OpenAI-shaped error", **_json(_OPENAI_ERROR)}
-              for status in ("400", "401", "403", "404", "413", "415", "422", "429", "500", "502", "503", "504")}
-    ok = {"description": "A chat.completion object, or an SSE stream of chat.completion.chunk objects when `stream`",
-          "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _STRING}}}
+    errors = {
+        status: {"description": "OpenAI-shaped error", **_json(_OPENAI_ERROR)}
+        for status in ("400", "401", "403", "404", "413", "415", "422", "429", "500", "502", "503", "504")
+    }
+    ok = {
+        "description": "A chat.completion object, or an SSE stream of chat.completion.chunk objects when `stream`",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _STRING}},
+    }
     return {"post": _operation("OpenAI chat completions, answered by Cursor", {"200": ok, **errors}, _ADMIN,
                                _CHAT_REQUEST)}  # fmt: skip
 
@@ -130,8 +135,12 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
     token_names = _object({"tokens": {"type": "array", "items": _STRING}}, ("tokens",))
     new_tokens = {"type": "array", "items": _object({"token": _STRING, "checksum": {"type": ["string", "null"]}},
                                                     ("token",))}  # fmt: skip
-    deletion = _object({"tokens": {"type": "array", "items": _STRING},
-                        "expectation": {"enum": ["simple", "updated_tokens", "failed_tokens", "detailed"]}})
+    deletion = _object(
+        {
+            "tokens": {"type": "array", "items": _STRING},
+            "expectation": {"enum": ["simple", "updated_tokens", "failed_tokens", "detailed"]},
+        }
+    )
     config = _admin_post("Read, change or reset the runtime settings and page overrides", _CONFIG_REQUEST)
     config["post"]["responses"]["500"] = {"description": "Unknown page path (SPEC §8.2): nothing applied"}
     config |= _page("Config page")
@@ -145,8 +154,11 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
     checksum = [{"name": "checksum", "in": "query", "required": False, "schema": _STRING}]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "cursor-api", "version": VERSION,
-                 "description": "An OpenAI-compatible gateway to Cursor's AI backend."},
+        "info": {
+            "title": "cursor-api",
+            "version": VERSION,
+            "description": "An OpenAI-compatible gateway to Cursor's AI backend.",
+        },
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             f"{route_prefix}/v1/chat/completions": _chat(),
@@ -161,18 +173,35 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
             "/config": config,
             "/logs": logs,
             "/build-key": build_key,
-            "/basic-calibration": {"post": _operation("Check a token,checksum pair locally", {"200": _STATUS_JSON,
-                                                      **_BODY_ERRORS}, _OPEN, _TOKEN_BODY)},
-            "/userinfo": {"post": _operation("A token's account profile", {"200": _STATUS_JSON, **_BODY_ERRORS},
-                                             _OPEN, _TOKEN_BODY)},
+            "/basic-calibration": {
+                "post": _operation(
+                    "Check a token,checksum pair locally", {"200": _STATUS_JSON, **_BODY_ERRORS}, _OPEN, _TOKEN_BODY
+                )
+            },
+            "/userinfo": {
+                "post": _operation(
+                    "A token's account profile", {"200": _STATUS_JSON, **_BODY_ERRORS}, _OPEN, _TOKEN_BODY
+                )
+            },
             "/get-hash": _text_get("A new random machine hash"),
             "/get-checksum": _text_get("A new checksum, or the repair of `checksum`", checksum),
             "/get-tsheader": _text_get("The current timestamp header"),
             "/env-example": _text_get("The documented environment variables"),
-            "/static/{name}": {"get": _operation("Shared stylesheet and script", {"200": {"description": "The asset"},
-                                                 "404": {"description": "No such asset"}}, _OPEN, parameters=[
-                {"name": "name", "in": "path", "required": True,
-                 "schema": {"type": "string", "enum": ["shared-styles.css", "shared.js"]}}])},  # fmt: skip
+            "/static/{name}": {
+                "get": _operation(
+                    "Shared stylesheet and script",
+                    {"200": {"description": "The asset"}, "404": {"description": "No such asset"}},
+                    _OPEN,
+                    parameters=[
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["shared-styles.css", "shared.js"]},
+                        }
+                    ],
+                )
+            },
             "/": _page("Redirect to /health (or its override)"),
             "/about": _page("Redirect to /readme (or its override)"),
             "/readme": _page("The README as HTML"),

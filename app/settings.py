@@ -13,14 +13,16 @@ Two kinds of rule, on purpose:
 `Settings.from_env` is pure (it reads only the mapping it is given); `load_dotenv_file` is the
 separate, explicit step that merges a `.env` file into the process environment first.
 """
+
 from __future__ import annotations
 
 import enum
 import math
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from dotenv import find_dotenv, load_dotenv
@@ -92,7 +94,7 @@ class SettingsError(ValueError):
     each line starts with the variable's name, so the operator knows exactly what to fix."""
 
 
-class VisionAbility(str, enum.Enum):
+class VisionAbility(enum.StrEnum):
     """What the gateway does with images in chat messages (SPEC §6.7)."""
 
     NONE = "none"

@@ -1,5 +1,6 @@
 """What a target answered, as text, so every run checks that the whole reply arrived: the
 gateway speaks OpenAI (JSON or SSE), the relay and the fake speak Connect frames."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ def connect_text(body: bytes) -> str:
     texts, position = [], 0
     while position < len(body):
         flags, length = _HEADER.unpack_from(body, position)
-        payload = body[position + 5:position + 5 + length]
+        payload = body[position + 5 : position + 5 + length]
         if len(payload) != length:
             raise ValueError("body ends inside a frame")
         position += 5 + length

@@ -1,10 +1,11 @@
 """A minimal HTTP/1.1 client over (gevent) sockets for the load generator: keep-alive, a
 Content-Length or chunked body handed to a callback as it arrives, nothing else. Far cheaper
 per request than requests/urllib3, so the generator is not what limits the figures."""
+
 from __future__ import annotations
 
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 RECV_SIZE = 262144
 
@@ -41,7 +42,7 @@ class Connection:
 
     def _fill(self) -> None:
         if self._pos > 65536:  # drop what was consumed, now and then, not on every read
-            del self._buf[:self._pos]
+            del self._buf[: self._pos]
             self._pos = 0
         data = self.sock.recv(RECV_SIZE)
         if not data:
@@ -51,7 +52,7 @@ class Connection:
     def _line(self) -> bytes:
         while (end := self._buf.find(b"\r\n", self._pos)) < 0:
             self._fill()
-        line = bytes(self._buf[self._pos:end])
+        line = bytes(self._buf[self._pos : end])
         self._pos = end + 2
         return line
 
@@ -67,7 +68,7 @@ class Connection:
         while size:
             if self._pos == len(self._buf):
                 self._fill()
-            piece = bytes(self._buf[self._pos:self._pos + size])
+            piece = bytes(self._buf[self._pos : self._pos + size])
             self._pos += len(piece)
             size -= len(piece)
             on_data(piece)

@@ -1,5 +1,6 @@
 """Open-files limit: 1000 concurrent streams need ~1000 descriptors in the generator and ~2000
 in the gateway and the relay (client side and upstream side), above the usual soft 1024."""
+
 import resource
 
 

@@ -4,6 +4,7 @@ use): `python -m bench.load < job.json` runs one job and prints its raw figures 
 A job sends the same prepared request `count` times from `concurrency` greenlets, each on its
 own keep-alive connection, and stops starting new ones after `seconds`. Every answer is checked
 (status 200 and exactly the expected text), so a fast wrong answer never counts."""
+
 from gevent import monkey
 
 monkey.patch_all()  # first: the client's sockets must be gevent's
@@ -48,7 +49,7 @@ def run(job: dict) -> dict:
                 window = tail + piece  # the marker may straddle two reads
                 if marker in window:
                     first.append(time.perf_counter())
-                tail = window[-len(marker):]
+                tail = window[-len(marker) :]
 
         status = connection.exchange(request, on_data)
         done = time.perf_counter()

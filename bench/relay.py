@@ -2,6 +2,7 @@
 UPSTREAM_PORT`. It does the least a proxy can do - one upstream connection per client
 connection, bytes copied both ways with no parsing - so whatever the gateway costs beyond it
 is the gateway's own work (HTTP, JSON, protobuf, SSE), not the unavoidable cost of a hop."""
+
 from gevent import monkey
 
 monkey.patch_all()

@@ -1,5 +1,6 @@
 """The processes under test: the fake Cursor service, the gateway under real gunicorn, and the
 relay in front of the fake; plus a sampler of a process tree's memory and CPU (psutil)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import requests
@@ -32,8 +33,20 @@ class Relay:
     def __init__(self, upstream_port: int) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            ["taskset", "-c", str(GATEWAY_CORE), sys.executable, "-m", "bench.relay", str(self.port), str(upstream_port)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            [
+                "taskset",
+                "-c",
+                str(GATEWAY_CORE),
+                sys.executable,
+                "-m",
+                "bench.relay",
+                str(self.port),
+                str(upstream_port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.process.stdout.readline()
         if not line.startswith("relay listening"):
             raise RuntimeError(f"relay did not start: {line!r}")
@@ -70,8 +83,13 @@ def capture_upstream_request(fake: FakeCursor, gateway_url: str, openai_body: di
     """Send one OpenAI request through the gateway and return what the gateway sent the fake
     (path, headers, body): the relay's and the fake's load is exactly that request."""
     fake.clear()
-    with requests.post(f"{gateway_url}/v1/chat/completions", json=openai_body, stream=True, timeout=30,
-                       headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as response:
+    with requests.post(
+        f"{gateway_url}/v1/chat/completions",
+        json=openai_body,
+        stream=True,
+        timeout=30,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    ) as response:
         response.raise_for_status()
         next(response.iter_content(1), None)  # the request is upstream; the rest of a slow reply is not needed
     [record] = fake.chat_requests()

@@ -1,10 +1,11 @@
 """Fixtures: the strict fake of Cursor's service (a subprocess, the one boundary we mock) and
 the gateway built from a clean environment pointing at it."""
+
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from flask.testing import FlaskClient

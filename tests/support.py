@@ -1,5 +1,6 @@
 """Test helpers shared by unit and end-to-end tests: synthetic tokens (SPEC Appendix A), a real
 gunicorn server running the gateway, and a throw-away redis-server for the shared store."""
+
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import requests
 
@@ -21,8 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 JWT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 
-def make_token(user: str = "user_test01", *, issued: int | None = None, lifetime: int = 2592000000,
-               randomness: str = "0123abcd-4567-89ef", signature: str = "c2lnbmF0dXJl") -> str:
+def make_token(
+    user: str = "user_test01",
+    *,
+    issued: int | None = None,
+    lifetime: int = 2592000000,
+    randomness: str = "0123abcd-4567-89ef",
+    signature: str = "c2lnbmF0dXJl",
+) -> str:
     """A token that passes the gateway's validation (SPEC §7.1); Cursor would reject it."""
     issued = int(time.time()) - 3600 if issued is None else issued
     claims = {
@@ -95,8 +102,20 @@ class GunicornServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(ROOT), "wsgi:app"],
-            cwd=self.cwd, env={**self.env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--pythonpath",
+                str(ROOT),
+                "wsgi:app",
+            ],
+            cwd=self.cwd,
+            env={**self.env, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -149,7 +168,9 @@ class RedisServer:
                      "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")]  # fmt: skip
         if self.password:
             arguments += ["--requirepass", self.password]
-        self.process = subprocess.Popen(arguments, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            arguments, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,5 +1,6 @@
 """The HTTP layer: one blueprint per endpoint group. Handlers parse, call a service, and shape
 the answer; the logic lives in app/services."""
+
 from __future__ import annotations
 
 from flask import Response, current_app

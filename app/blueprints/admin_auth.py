@@ -4,6 +4,7 @@ The bearer is taken from the header exactly (SPEC: case-sensitive `Bearer ` pref
 trimming), not through werkzeug's Authorization parser, which lower-cases the scheme and reads
 a token containing `=` as key/value parameters.
 """
+
 from __future__ import annotations
 
 from flask import request

@@ -1,9 +1,11 @@
 """JSON bodies on the management routes: parsed before authentication (SPEC §4.1: body errors
 take precedence), errors as plain text, like the reference."""
+
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import request
 

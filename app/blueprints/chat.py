@@ -1,18 +1,19 @@
 """`POST {ROUTE_PREFIX}/v1/chat/completions` (SPEC §6)."""
+
 from __future__ import annotations
 
 import select
 import socket
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, request
 from gevent import monkey
 
 from app.blueprints import gateway, json_response
 from app.errors import ApiError
-from app.openai_format import ChunkEncoder, DONE_EVENT, completion_body, new_completion_id, sse_event
 from app.json_body import parse_json_body
+from app.openai_format import DONE_EVENT, ChunkEncoder, completion_body, new_completion_id, sse_event
 from app.openai_request import parse_chat_request, validate_chat_request
 from app.services.chat import UpstreamChat
 
@@ -63,8 +64,13 @@ def client_watch(sock) -> Callable[[], bool]:
     return gone
 
 
-def sse_events(upstream: UpstreamChat, first: list[str] | None, encoder: ChunkEncoder, keepalive: float | None,
-               client_gone: Callable[[], bool]) -> Iterator[str]:
+def sse_events(
+    upstream: UpstreamChat,
+    first: list[str] | None,
+    encoder: ChunkEncoder,
+    keepalive: float | None,
+    client_gone: Callable[[], bool],
+) -> Iterator[str]:
     """The SSE body: pre-read content at once (D2), then each upstream read as it arrives,
     each piece exactly once (D1) and in its own event, as the reference emits them (the
     capture's vector pins the count); the events of one read are written together; an SSE comment every `keepalive` seconds of silence so idle

@@ -1,4 +1,5 @@
 """`POST /config` (SPEC §8): read, change and reset the runtime settings and page overrides."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,14 @@ from app.settings import ProxySetting, UsageRule, VisionAbility, known_models, p
 
 bp = Blueprint("config", __name__)
 auth = admin_auth()
-VISION = {"none": "none", "disabled": "none", "base64": "base64", "base64-only": "base64", "all": "all", "base64-http": "all"}
+VISION = {
+    "none": "none",
+    "disabled": "none",
+    "base64": "base64",
+    "base64-only": "base64",
+    "all": "all",
+    "base64-http": "all",
+}
 FLAGS = ("enable_slow_pool", "enable_all_claude", "enable_dynamic_key", "include_web_references")
 
 
@@ -65,7 +73,9 @@ def _usage_rule(body: dict):
 
 def _parse(body: Any) -> ConfigRequest:
     expect(body, dict, "body", "a JSON object")
-    parsed = ConfigRequest(optional(body, "action", str, "a string"), optional(body, "path", str, "a string", ""), _content(body))
+    parsed = ConfigRequest(
+        optional(body, "action", str, "a string"), optional(body, "path", str, "a string", ""), _content(body)
+    )
     vision = optional(body, "vision_ability", str, "a string")
     if vision is not None:
         if vision not in VISION:

@@ -1,4 +1,5 @@
 """`GET /health` (SPEC §10, decisions D4 and D5): public status, and stats for the admin."""
+
 from __future__ import annotations
 
 import datetime

@@ -1,4 +1,5 @@
 """`POST /build-key` (SPEC §11.6): a dynamic key for a token,checksum pair."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,9 @@ def _usage_check(body: dict) -> tuple[int, tuple[str, ...]] | None:
         return None
     kind = expect(rule.get("type"), str, "usage_check_models.type", "a string")
     if kind not in USAGE_TYPES:
-        raise shape_error("usage_check_models.type", f"unknown variant `{kind}`, expected one of {', '.join(USAGE_TYPES)}")
+        raise shape_error(
+            "usage_check_models.type", f"unknown variant `{kind}`, expected one of {', '.join(USAGE_TYPES)}"
+        )
     ids = optional(rule, "model_ids", str, "a comma-separated string", "")
     models = known_models(ids) if kind == "custom" else ()
     return USAGE_TYPES[kind], models

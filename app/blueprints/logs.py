@@ -1,5 +1,6 @@
 """`POST /logs` (SPEC §9.3): every entry for the admin; a user's own entries for a bearer that
 holds their token (`token` or `token,checksum`)."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,16 @@ def logs() -> Response:
     now = local_time_text(time.time())
     if gw.auth.is_admin(bearer):
         counters = gw.request_log.counters()
-        return json_response({"status": "success", "total": counters.total, "active": counters.active,
-                              "error": counters.error, "logs": gw.request_log.entries(), "timestamp": now})
+        return json_response(
+            {
+                "status": "success",
+                "total": counters.total,
+                "active": counters.active,
+                "error": counters.error,
+                "logs": gw.request_log.entries(),
+                "timestamp": now,
+            }
+        )
     token = gw.auth.token_of(bearer)
     own = [entry for entry in gw.request_log.entries() if token and entry["token_info"]["token"] == token]
     if not own:

@@ -1,5 +1,6 @@
 """`GET /metrics` (issue #5): the Prometheus text format, summed over all gunicorn workers.
 Open like `/health`: it carries counts and timings, never a token."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response

@@ -1,4 +1,5 @@
 """`GET {ROUTE_PREFIX}/v1/models` (SPEC §11.1): the fixed list, no auth."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response

@@ -1,4 +1,5 @@
 """`GET /openapi.json`: the machine-readable description of the public routes (issue #6)."""
+
 from __future__ import annotations
 
 import functools

@@ -3,6 +3,7 @@
 Static files are served from the package, by name: only the two shared assets exist; any
 other name is 404 `Not found`.
 """
+
 from __future__ import annotations
 
 from functools import cache
@@ -63,7 +64,9 @@ SCREENS = {
 
 def _screen(path: str) -> Response:
     template, title = SCREENS[path]
-    html = render_template(template, title=title, current=path, prefix=gateway().settings.route_prefix, page_paths=PAGE_PATHS)
+    html = render_template(
+        template, title=title, current=path, prefix=gateway().settings.route_prefix, page_paths=PAGE_PATHS
+    )
     return text_response(html, content_type="text/html;charset=utf-8")
 
 
@@ -102,4 +105,6 @@ def static_file(name: str) -> Response:
     content_type = STATIC_TYPES.get(name)
     if content_type is None:
         return text_response("Not found", status=404)
-    return overridden(f"/static/{name}") or text_response((STATIC_DIR / name).read_text(encoding="utf-8"), content_type=content_type)
+    return overridden(f"/static/{name}") or text_response(
+        (STATIC_DIR / name).read_text(encoding="utf-8"), content_type=content_type
+    )

@@ -1,4 +1,5 @@
 """The token-pool API (SPEC §7.4–7.8), admin only, with the reference's exact bodies."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -86,7 +87,9 @@ def update_tokens(text: str) -> Response:
         count = gateway().pool.update(text)
     except OSError:
         return Response(b"", status=500)
-    return json_response({"status": "success", "tokens_count": count, "message": "Token files have been updated and reloaded"})
+    return json_response(
+        {"status": "success", "tokens_count": count, "message": "Token files have been updated and reloaded"}
+    )
 
 
 @bp.post("/tokens/add")

@@ -1,5 +1,6 @@
 """Helper routes (SPEC §11.2–11.4): hashes, checksums, timestamp headers and calibration (all
 local), and an account's profile (`/userinfo`)."""
+
 from __future__ import annotations
 
 import datetime
@@ -56,13 +57,15 @@ def basic_calibration(token: str | None) -> Response:
     except ApiError:
         return json_response({"status": "error", "message": "无效令牌或无效校验和"})
     claims = parse_claims(credential.token)
-    return json_response({
-        "status": "success",
-        "message": "校验成功",
-        "user_id": claims.user_id,
-        "create_at": local_time_with_offset(claims.time),
-        "checksum_time": checksum_kiloseconds(credential.checksum),
-    })
+    return json_response(
+        {
+            "status": "success",
+            "message": "校验成功",
+            "user_id": claims.user_id,
+            "create_at": local_time_with_offset(claims.time),
+            "checksum_time": checksum_kiloseconds(credential.checksum),
+        }
+    )
 
 
 @bp.post("/userinfo")

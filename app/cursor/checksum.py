@@ -4,6 +4,7 @@ A checksum is `tsheader(8) + device_hash(64 hex) [+ "/" + mac_hash(64 hex)]`. Th
 identify a "machine" and must stay stable per token; only the timestamp header changes, every
 1000 seconds.
 """
+
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,7 @@ import hashlib
 import os
 import re
 import time
-from typing import Callable
+from collections.abc import Callable
 
 _SEED = 165
 # Hex digits and "/" are inside the base64 alphabet, so these shapes also enforce §5.2's

@@ -4,13 +4,14 @@ The chat call streams: `open_chat` returns once response headers arrived (bounde
 caller's timeout), and `ChatResponse.batches()` yields the events decoded from each network
 read as soon as it arrives. Closing the response closes the upstream connection at once.
 """
+
 from __future__ import annotations
 
 import contextlib
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import requests
@@ -165,7 +166,10 @@ class CursorClient:
         try:
             response = self._session.send(
                 self._prepared_post(url, chat_headers(token, checksum, routing), body),
-                stream=True, timeout=(timeout, timeout), allow_redirects=False, **self._transport_settings(url),
+                stream=True,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                **self._transport_settings(url),
             )
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
             raise UpstreamTimeout("Request timeout") from exc
@@ -202,8 +206,9 @@ class CursorClient:
             self._settings_by_url[url] = settings
         return settings
 
-    def get_json(self, base_url: str, path: str, headers: dict[str, str], timeout: float,
-                 query: dict[str, str] | None = None) -> object:
+    def get_json(
+        self, base_url: str, path: str, headers: dict[str, str], timeout: float, query: dict[str, str] | None = None
+    ) -> object:
         """GET a JSON document from one of Cursor's hosts (through the reverse proxy when set).
         The status is not checked: an error body simply fails the caller's parsing."""
         url, routing = self.upstream.locate(base_url, path)

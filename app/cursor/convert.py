@@ -3,11 +3,12 @@
 Pure: images are already resolved, and ids come from an injectable source so the request
 vector can be reproduced byte for byte.
 """
+
 from __future__ import annotations
 
 import random
 import uuid
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from app.cursor.framing import encode_frame
@@ -16,7 +17,9 @@ from app.cursor.proto import aiserver_pb2
 
 WEB_SEARCH_SUFFIX = "-online"
 WEB_SEARCH_MODE = "full_search"
-LONG_CONTEXT_MODELS = frozenset({"gpt-4o-128k", "gemini-1.5-flash-500k", "claude-3-haiku-200k", "claude-3-5-sonnet-200k"})
+LONG_CONTEXT_MODELS = frozenset(
+    {"gpt-4o-128k", "gemini-1.5-flash-500k", "claude-3-haiku-200k", "claude-3-5-sonnet-200k"}
+)
 _HUMAN = aiserver_pb2.ConversationMessage.MESSAGE_TYPE_HUMAN
 _AI = aiserver_pb2.ConversationMessage.MESSAGE_TYPE_AI
 _WEB_REFERENCES_HEAD = "WebReferences:"
@@ -77,7 +80,7 @@ def external_links(text: str) -> list[str]:
         end = position + 1
         while end < len(text) and not text[end].isspace():
             end += 1
-        candidate = text[position + 1:end]
+        candidate = text[position + 1 : end]
         if _is_web_url(candidate):
             urls.append(candidate)
         position = text.find("@", end)
@@ -101,7 +104,9 @@ def _image_proto(image: Image) -> aiserver_pb2.ImageProto:
     return proto
 
 
-def _add_conversation(request: aiserver_pb2.GetChatRequest, shaped: list[ChatMessage], new_uuid: Callable[[], str]) -> None:
+def _add_conversation(
+    request: aiserver_pb2.GetChatRequest, shaped: list[ChatMessage], new_uuid: Callable[[], str]
+) -> None:
     """One entry per shaped message, bubble ids drawn in order; with nothing to send, the single
     placeholder rc4 sends (the only entry carrying `is_capability_iteration`, present-false)."""
     if not shaped:

@@ -3,6 +3,7 @@
 The gateway maps these to HTTP answers in one place (app/services/chat.py); this module only
 says what happened, with the facts needed to report it.
 """
+
 from __future__ import annotations
 
 

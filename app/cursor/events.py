@@ -3,10 +3,10 @@
 One data frame yields at most one item; an end-of-stream frame yields StreamEnd or raises an
 UpstreamError (app.cursor.errors). Consumers match on the type.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,4 +45,4 @@ class StreamEnd:
     """The success end-of-stream frame (`{}`)."""
 
 
-Event = Union[TextDelta, FilledPrompt, WebReferences, ContentStart, StreamEnd]
+Event = TextDelta | FilledPrompt | WebReferences | ContentStart | StreamEnd

@@ -3,6 +3,7 @@
 Flags: bit 0 = payload is gzip-compressed, bit 1 = end-of-stream (JSON payload). The other six
 bits are reserved by Connect; a frame using them is skipped, as rc4 does.
 """
+
 from __future__ import annotations
 
 import struct

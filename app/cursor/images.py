@@ -5,11 +5,12 @@ an allowed image we cannot use is a 400, not something silently forwarded); dime
 from the headers; a GIF is walked block by block to count its frames (animated GIFs are
 refused). Every refusal is an ImageError whose message is a short reason for the client.
 """
+
 from __future__ import annotations
 
 import base64
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 from app.cursor.messages import Image
 
@@ -99,10 +100,10 @@ def _jpeg_size(data: bytes) -> Size | None:
         elif marker in _JPEG_SOF:
             if position + 9 > len(data):
                 return None
-            height, width = struct.unpack(">HH", data[position + 5:position + 9])
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
             return width, height
         else:
-            (length,) = struct.unpack(">H", data[position + 2:position + 4])
+            (length,) = struct.unpack(">H", data[position + 2 : position + 4])
             position += 2 + length
     return None
 
@@ -174,7 +175,10 @@ def _single_frame_gif_size(data: bytes) -> Size:
 
 
 _SIZE_READERS: dict[str, Callable[[bytes], Size | None]] = {
-    "png": _png_size, "jpeg": _jpeg_size, "webp": _webp_size, "gif": _single_frame_gif_size,
+    "png": _png_size,
+    "jpeg": _jpeg_size,
+    "webp": _webp_size,
+    "gif": _single_frame_gif_size,
 }
 
 

@@ -3,6 +3,7 @@ one self-contained bearer, byte-compatible with keys issued by the reference.
 
 Key = prefix + custom base64 (alphabet a–z A–Z 0–9 - _, no padding) of a `key.KeyConfig`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -96,7 +97,7 @@ def decode_key(key: str, prefix: str = "sk-", now: float | None = None) -> Decod
     anything that is not one of our keys."""
     if not key.startswith(prefix):
         return None
-    raw = decode_key_base64(key[len(prefix):])
+    raw = decode_key_base64(key[len(prefix) :])
     if raw is None:
         return None
     try:

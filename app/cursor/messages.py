@@ -3,6 +3,7 @@
 The gateway parses and validates OpenAI JSON into these (app/openai_format.py); images are
 fetched and inspected before conversion (app/cursor/images.py), so conversion is pure.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

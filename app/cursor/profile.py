@@ -2,6 +2,7 @@
 
 Any transport, JSON or shape failure makes the whole profile None, as in the reference.
 """
+
 from __future__ import annotations
 
 import datetime

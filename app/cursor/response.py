@@ -1,5 +1,6 @@
 """From frames to typed events, and Cursor's error reports to UpstreamError (PROTOCOL §2.5–2.8,
 §4.2)."""
+
 from __future__ import annotations
 
 import base64
@@ -17,16 +18,38 @@ from app.cursor.proto import aiserver_pb2
 _STATUS_BY_ERROR: dict[str, int] = {
     f"ERROR_{name}": status
     for status, names in {
-        400: ("BAD_MODEL_NAME", "SLASH_EDIT_FILE_TOO_LONG", "FILE_UNSUPPORTED", "CLAUDE_IMAGE_TOO_LARGE",
-              "BAD_REQUEST"),
+        400: (
+            "BAD_MODEL_NAME",
+            "SLASH_EDIT_FILE_TOO_LONG",
+            "FILE_UNSUPPORTED",
+            "CLAUDE_IMAGE_TOO_LARGE",
+            "BAD_REQUEST",
+        ),
         401: ("BAD_API_KEY", "INVALID_AUTH_ID", "AUTH_TOKEN_NOT_FOUND", "AUTH_TOKEN_EXPIRED", "UNAUTHORIZED"),
-        403: ("NOT_LOGGED_IN", "NOT_HIGH_ENOUGH_PERMISSIONS", "TASK_NO_PERMISSIONS", "AGENT_REQUIRES_LOGIN",
-              "PRO_USER_ONLY"),
-        404: ("USER_NOT_FOUND", "TASK_UUID_NOT_FOUND", "AGENT_ENGINE_NOT_FOUND", "GITGRAPH_NOT_FOUND", "FILE_NOT_FOUND",
-              "NOT_FOUND"),
-        429: ("FREE_USER_RATE_LIMIT_EXCEEDED", "PRO_USER_RATE_LIMIT_EXCEEDED", "OPENAI_RATE_LIMIT_EXCEEDED",
-              "OPENAI_ACCOUNT_LIMIT_EXCEEDED", "GENERIC_RATE_LIMIT_EXCEEDED", "GPT_4_VISION_PREVIEW_RATE_LIMIT",
-              "API_KEY_RATE_LIMIT"),
+        403: (
+            "NOT_LOGGED_IN",
+            "NOT_HIGH_ENOUGH_PERMISSIONS",
+            "TASK_NO_PERMISSIONS",
+            "AGENT_REQUIRES_LOGIN",
+            "PRO_USER_ONLY",
+        ),
+        404: (
+            "USER_NOT_FOUND",
+            "TASK_UUID_NOT_FOUND",
+            "AGENT_ENGINE_NOT_FOUND",
+            "GITGRAPH_NOT_FOUND",
+            "FILE_NOT_FOUND",
+            "NOT_FOUND",
+        ),
+        429: (
+            "FREE_USER_RATE_LIMIT_EXCEEDED",
+            "PRO_USER_RATE_LIMIT_EXCEEDED",
+            "OPENAI_RATE_LIMIT_EXCEEDED",
+            "OPENAI_ACCOUNT_LIMIT_EXCEEDED",
+            "GENERIC_RATE_LIMIT_EXCEEDED",
+            "GPT_4_VISION_PREVIEW_RATE_LIMIT",
+            "API_KEY_RATE_LIMIT",
+        ),
     }.items()
     for name in names
 }

@@ -3,6 +3,7 @@
 The signature is never verified (it is Cursor's HS256 secret); validation is the reference's
 structural check, so obviously wrong values are refused before they reach Cursor.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,7 +46,7 @@ def strip_token_prefix(value: str) -> str:
     colon = value.rfind(":") + 1
     encoded = value.rfind("%3A")
     encoded_end = encoded + 3 if encoded >= 0 else 0
-    return value[max(colon, encoded_end):]
+    return value[max(colon, encoded_end) :]
 
 
 def _decode_payload(segment: str) -> dict | None:
@@ -107,7 +108,7 @@ def split_token_and_checksum(value: str, delimiter: str = ",", comma_fallback: b
         delimiter, position = ",", value.rfind(",")
     if position < 0:
         return None
-    return value[:position], value[position + len(delimiter):]
+    return value[:position], value[position + len(delimiter) :]
 
 
 def usage_cookie(token: str) -> str:

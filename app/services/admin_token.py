@@ -4,6 +4,7 @@ A newcomer's first start must just work, so an unset AUTH_TOKEN makes the gatewa
 strong token, store it in DATA_DIR (mode 0600) and reuse it on every later start. It is never
 regenerated silently: an existing file always wins over generating a new one.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Chat bearers are classified in SPEC §5.2's order. Secret comparisons are constant-time. Error
 messages never repeat the bearer value.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -34,7 +35,7 @@ def bearer_value(header: str | None) -> str | None:
     """The part after the exact, case-sensitive `Bearer ` prefix; None means no credentials."""
     if header is None or not header.startswith(BEARER_PREFIX):
         return None
-    return header[len(BEARER_PREFIX):]
+    return header[len(BEARER_PREFIX) :]
 
 
 def secret_equals(given: str, expected: str) -> bool:
@@ -99,5 +100,7 @@ class Authenticator:
         if validate_token(token) is None:
             raise errors.unauthorized("the session token has expired or is not valid yet; sign in to Cursor again")
         if not is_valid_checksum(parts[1].strip()):
-            raise errors.unauthorized("the checksum part is not a valid checksum (72 or 137 characters, see GET /get-checksum)")
+            raise errors.unauthorized(
+                "the checksum part is not a valid checksum (72 or 137 characters, see GET /get-checksum)"
+            )
         return ChatCredential(token, repair_checksum(parts[1].strip()), "direct")

@@ -1,8 +1,9 @@
 """Running a function beside the request that started it."""
+
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import gevent
 from gevent import monkey

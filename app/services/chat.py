@@ -4,12 +4,13 @@ turn the upstream events into content pieces for the blueprint to shape (SPEC §
 Every failure ends here as an ApiError with the reference's status and code (D18), after the
 request log says what happened (D6). Nothing here knows about HTTP responses or SSE.
 """
+
 from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from app import errors
 from app.cursor.client import ChatResponse, CursorClient, Upstream
@@ -31,9 +32,9 @@ from app.services.debug_log import DebugLog
 from app.services.image_fetch import ImageFetcher
 from app.services.metrics import count_upstream_error
 from app.services.request_log import LoggedRequest, RequestLog
+from app.services.runtime_config import RuntimeConfig
 from app.services.token_health import Verdict, verdict_for
 from app.services.token_pool import NoUsableToken, TokenPool
-from app.services.runtime_config import RuntimeConfig
 from app.services.usage import AccountUsage, effective_rule, rule_selects
 from app.services.vision import ImageResolver
 from app.settings import ProxySetting, Settings, VisionAbility
@@ -154,8 +155,15 @@ def unreadable(exc: Exception) -> Failure:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, request_log: RequestLog, clients: ClientProvider, usage: AccountUsage,
-                 pool: TokenPool, debug_log: DebugLog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        request_log: RequestLog,
+        clients: ClientProvider,
+        usage: AccountUsage,
+        pool: TokenPool,
+        debug_log: DebugLog,
+    ) -> None:
         self._settings = settings
         self._pool = pool
         self._log = request_log
@@ -163,8 +171,9 @@ class ChatService:
         self._usage = usage
         self._debug = debug_log
 
-    def start(self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig,
-              patience: float | None) -> tuple[UpstreamChat, list[str] | None]:
+    def start(
+        self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig, patience: float | None
+    ) -> tuple[UpstreamChat, list[str] | None]:
         """Send the request and pre-read its answer (SPEC §6.12 step 2): the first content, or
         [] for a clean end without any, or None when `patience` ran out (streams start anyway).
         A pool token that fails before anything reached the client is replaced by the next
@@ -174,7 +183,9 @@ class ChatService:
         client = self._clients.get(config.proxies)
         settings = self._settings
         fetcher = ImageFetcher(
-            client, allow_private=settings.image_fetch_allow_private, max_bytes=settings.image_max_bytes,
+            client,
+            allow_private=settings.image_fetch_allow_private,
+            max_bytes=settings.image_max_bytes,
             timeout=settings.image_fetch_timeout,
         )
         resolver = ImageResolver(config.vision_ability, fetcher.fetch, settings.image_max_bytes)
@@ -182,14 +193,19 @@ class ChatService:
         if self._usage.blocks(credential.token, request.base_model):
             self._log.blocked()
             raise errors.unauthorized()
-        record = self._log.start(model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream)
+        record = self._log.start(
+            model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream
+        )
         if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
             self._usage.refresh_in_background(credential.token, record.id, config.proxies)
         try:
             body = encode_chat_body(
                 build_chat_request(
-                    messages, model_name=request.base_model, default_instructions=settings.default_instructions,
-                    web_search=request.web_search, slow_pool=options.slow_pool,
+                    messages,
+                    model_name=request.base_model,
+                    default_instructions=settings.default_instructions,
+                    web_search=request.web_search,
+                    slow_pool=options.slow_pool,
                 )
             )
         except (ValueError, UnicodeError):
@@ -227,13 +243,25 @@ class ChatService:
             return None
         return ChatCredential(picked.token, picked.checksum, "pool") if picked else None
 
-    def _attempt(self, client: CursorClient, body: bytes, request: ChatRequest, credential: ChatCredential,
-                 options: ChatOptions, record: LoggedRequest, report: Reporter) -> UpstreamChat:
+    def _attempt(
+        self,
+        client: CursorClient,
+        body: bytes,
+        request: ChatRequest,
+        credential: ChatCredential,
+        options: ChatOptions,
+        record: LoggedRequest,
+        report: Reporter,
+    ) -> UpstreamChat:
         settings = self._settings
         try:
             response = client.open_chat(
-                body, token=credential.token, checksum=credential.checksum, web=request.web_search,
-                timeout=settings.service_timeout, idle_timeout=settings.stream_idle_timeout,
+                body,
+                token=credential.token,
+                checksum=credential.checksum,
+                web=request.web_search,
+                timeout=settings.service_timeout,
+                idle_timeout=settings.stream_idle_timeout,
             )
         except UpstreamTimeout:
             raise AttemptFailed(timed_out("Request timeout")) from None
@@ -243,7 +271,9 @@ class ChatService:
             raise AttemptFailed(failure_of(exc, self._debug)) from None
         record.answered()
         timeouts = StreamTimeouts(first_frame=settings.service_timeout, idle=settings.stream_idle_timeout)
-        return UpstreamChat(response, record, request.stream, options.include_web_references, self._debug, timeouts, report)
+        return UpstreamChat(
+            response, record, request.stream, options.include_web_references, self._debug, timeouts, report
+        )
 
     def _health_reporter(self, credential: ChatCredential) -> Reporter:
         """Upstream outcomes update the health of pooled tokens only; a user's own token or key
@@ -262,8 +292,14 @@ class UpstreamChat:
     client that left, and, until the first content, lets a failure be retried elsewhere."""
 
     def __init__(
-        self, response: ChatResponse, record: LoggedRequest, stream: bool, include_web_references: bool,
-        debug_log: DebugLog, timeouts: StreamTimeouts, report: Reporter,
+        self,
+        response: ChatResponse,
+        record: LoggedRequest,
+        stream: bool,
+        include_web_references: bool,
+        debug_log: DebugLog,
+        timeouts: StreamTimeouts,
+        report: Reporter,
     ) -> None:
         self._response = response
         self._stream = stream
@@ -296,7 +332,9 @@ class UpstreamChat:
                 if time.monotonic() >= give_up:
                     return None
             if not self._saw_stream_end:
-                raise AttemptFailed(empty_answer("Empty stream response" if self._stream else "Empty response received"))
+                raise AttemptFailed(
+                    empty_answer("Empty stream response" if self._stream else "Empty response received")
+                )
             return []
         finally:
             self._on_probation = False
@@ -368,7 +406,7 @@ class UpstreamChat:
             self._queue.put(_END)
         except CursorError as exc:
             self._queue.put(failure_of(exc, self._debug))
-        except Exception as exc:  # noqa: BLE001 - the pump must end with a report, never die silently
+        except Exception as exc:
             self._queue.put(unreadable(exc))
         finally:
             self._response.close()

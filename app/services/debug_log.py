@@ -3,6 +3,7 @@
 Used for upstream anomalies (malformed frames, undecodable bodies). Lines never contain
 tokens or checksums.
 """
+
 from __future__ import annotations
 
 import datetime

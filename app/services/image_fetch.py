@@ -5,6 +5,7 @@ public addresses only, unless IMAGE_FETCH_ALLOW_PRIVATE is on; a size and a time
 Known limit: the address is checked, then connected to by name, so a DNS answer that changes
 between the two (rebinding) is not caught.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -63,4 +64,6 @@ class ImageFetcher:
         except (OSError, UnicodeError):
             raise ImageError(f"the host {parts.hostname} cannot be resolved") from None
         if not addresses or not all(is_public_address(address) for address in addresses):
-            raise ImageError(f"the host {parts.hostname} is not a public address (set IMAGE_FETCH_ALLOW_PRIVATE to allow it)")
+            raise ImageError(
+                f"the host {parts.hostname} is not a public address (set IMAGE_FETCH_ALLOW_PRIVATE to allow it)"
+            )

@@ -10,10 +10,11 @@ The metric objects are module-level because prometheus_client registers each nam
 process; label values are bounded (route templates, listed models, fixed outcome and error
 classes), so a hostile client cannot grow the series without limit.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily

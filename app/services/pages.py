@@ -1,6 +1,7 @@
 """Page-content overrides (SPEC §4.3, §8): ten GET paths whose content an operator can replace
 at run time. They live in the store, so they apply on every worker and survive restarts
 (D24: durable as written, not only at shutdown)."""
+
 from __future__ import annotations
 
 from app.store import Store

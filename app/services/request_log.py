@@ -5,6 +5,7 @@ written as they change, so they survive a crash, not only a graceful shutdown (D
 Counter rule: `total` counts authenticated requests, `active` those waiting for upstream
 headers, and `error` every request whose entry ends `failed` (or that the usage check blocks).
 """
+
 from __future__ import annotations
 
 import datetime

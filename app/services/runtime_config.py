@@ -4,6 +4,7 @@ worker sees a change on its next request (D19).
 At start-up they are reset to the environment's values (SPEC §8.5: only page overrides
 survive a restart).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -77,6 +78,7 @@ BUILT_IN = RuntimeConfig(
     include_web_references=False,
 )
 
+
 class RuntimeConfigService:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
@@ -101,5 +103,3 @@ class RuntimeConfigService:
     def reset(self, names: list[str]) -> None:
         """Restore the named settings to the built-in defaults (not the environment: D15)."""
         self.update({name: getattr(BUILT_IN, name) for name in names})
-
-

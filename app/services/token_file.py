@@ -5,6 +5,7 @@ Decisions: first-occurrence order is kept (D9); a file that cannot be read is ne
 with an advisory lock, so a crash at any moment leaves the old file or the new one, never a
 torn one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +14,8 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from app.cursor.checksum import repair_checksum
 from app.cursor.session_token import strip_token_prefix

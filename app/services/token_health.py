@@ -5,6 +5,7 @@ Rate limits cool a token down with exponential backoff for repeats; authenticati
 disable it until an operator re-enables it; an exhausted usage quota cools it down for a day
 (quotas reset daily at the earliest).
 """
+
 from __future__ import annotations
 
 import math

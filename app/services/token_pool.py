@@ -6,13 +6,14 @@ file stays the operator's copy: every change writes it atomically first, then th
 the file lock and the store's lock, so a change acknowledged to a client is on disk and visible
 everywhere.
 """
-from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, TypeVar
+from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from app.cursor.checksum import repair_checksum, with_fresh_tsheader
 from app.cursor.session_token import strip_token_prefix, validate_token
@@ -209,7 +210,9 @@ class TokenPool:
         with locked(self._path), self._store.exclusive(TOKENS_KEY):
             new_entries, result = compute(self.entries())
             if new_entries is not None:
-                write_atomically(self._path, format_token_lines([TokenLine(e["token"], e["checksum"]) for e in new_entries]))
+                write_atomically(
+                    self._path, format_token_lines([TokenLine(e["token"], e["checksum"]) for e in new_entries])
+                )
                 self._store.update(TOKENS_KEY, lambda current: _with_latest_state(new_entries, current or []))
             return result
 

@@ -4,6 +4,7 @@ spending an exhausted free account (SPEC §6.4–6.5, PROTOCOL §6.3–6.4).
 The latest good profile of each token is kept in the store, so the pre-check is one lookup
 (the reference scans its log ring). A failed fetch never erases a good profile (D14).
 """
+
 from __future__ import annotations
 
 from app.cursor.keys import USAGE_ALL, USAGE_CUSTOM, KeyOptions
@@ -33,7 +34,9 @@ def effective_rule(global_rule: UsageRule, key: KeyOptions | None) -> UsageRule:
 def rule_selects(rule: UsageRule, base_model: str) -> bool:
     if base_model not in MODEL_IDS:
         return False  # names admitted only by PASS_ANY_CLAUDE are never checked
-    return {"none": False, "default": base_model in _DEFAULT_LIST, "all": True}.get(rule.kind, base_model in rule.models)
+    return {"none": False, "default": base_model in _DEFAULT_LIST, "all": True}.get(
+        rule.kind, base_model in rule.models
+    )
 
 
 def is_exhausted(profile: dict, base_model: str) -> bool:

@@ -4,9 +4,10 @@ The operator's vision mode decides what is allowed: an image it does not allow i
 silently (the operator's choice); an allowed image that cannot be used is the client's
 mistake and gets a 400 `invalid_image` naming where it is and why.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from app.cursor.errors import TransportError
 from app.cursor.images import ImageError, decode_data_url, inspect_image

@@ -4,6 +4,7 @@
 `redis://` and `rediss://`. Everything the services share across gunicorn workers (and, with
 Redis, across instances) goes through `Store`; nothing lives only in a global.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,11 +4,13 @@ Kept deliberately small so a shared-server backend (Redis, issue 5) can be added
 touching the services: atomic counters, JSON documents with atomic read-modify-write, and the
 request-log ring.
 """
+
 from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class Store(ABC):

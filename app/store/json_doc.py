@@ -1,4 +1,5 @@
 """How every backend writes JSON, and RFC 7396 merge patch for backends without one built in."""
+
 from __future__ import annotations
 
 import json

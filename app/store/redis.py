@@ -12,13 +12,15 @@ to the log is a short Lua script instead: taking the id, writing the entry and t
 must happen as one step, or another process could trim an entry that is not written yet, and the
 entry's JSON passes through the script untouched.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import os
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import redis
 
@@ -105,7 +107,7 @@ class RedisStore(Store):
             return []
         raws = self._redis.mget([f"{self._log_entry}{log_id}" for log_id in ids])
         # An entry trimmed between the two reads is simply not listed.
-        return [{"id": log_id, **json.loads(raw)} for log_id, raw in zip(ids, raws) if raw is not None]
+        return [{"id": log_id, **json.loads(raw)} for log_id, raw in zip(ids, raws, strict=True) if raw is not None]
 
     # -- mutual exclusion -------------------------------------------------------------------
     @contextlib.contextmanager

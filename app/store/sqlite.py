@@ -6,14 +6,16 @@ request. Writers serialise on SQLite's own lock (`BEGIN IMMEDIATE`), so read-mod
 atomic across processes. Statements never yield to gevent, so greenlets of one worker cannot
 interleave inside a transaction either.
 """
+
 from __future__ import annotations
 
+import functools
 import json
 import os
-import functools
 import sqlite3
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from app.store.base import Store
 from app.store.json_doc import dumps as _dumps
@@ -48,7 +50,7 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
-    def _write(self) -> "_Transaction":
+    def _write(self) -> _Transaction:
         return _Transaction(self._db)
 
     # -- counters -------------------------------------------------------------------------
@@ -69,8 +71,7 @@ class SqliteStore(Store):
     @_serialised
     def set_counter(self, name: str, value: int) -> None:
         self._db.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
 
@@ -83,8 +84,7 @@ class SqliteStore(Store):
     @_serialised
     def put(self, key: str, value: Any) -> None:
         self._db.execute(
-            "INSERT INTO documents (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, _dumps(value)),
         )
 
@@ -107,9 +107,7 @@ class SqliteStore(Store):
 
     @_serialised
     def log_update(self, log_id: int, patch: dict) -> None:
-        self._db.execute(
-            "UPDATE request_logs SET entry = json_patch(entry, ?) WHERE id = ?", (_dumps(patch), log_id)
-        )
+        self._db.execute("UPDATE request_logs SET entry = json_patch(entry, ?) WHERE id = ?", (_dumps(patch), log_id))
 
     @_serialised
     def log_entries(self) -> list[dict]:

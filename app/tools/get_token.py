@@ -5,6 +5,7 @@
 The token is read from the editor's own database, `state.vscdb`, and can be added to the
 gateway with the tokens page or `POST /tokens/add`. Only reads; changes nothing.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Reading an SSE body the way a client does."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,12 @@ def sse_payloads(body: str) -> list:
     payloads = []
     for event in body.split("\n\n")[:-1]:
         assert event.startswith("data: "), event
-        data = event[len("data: "):]
+        data = event[len("data: ") :]
         payloads.append(data if data == "[DONE]" else json.loads(data))
     return payloads
 
 
 def joined_content(payloads: list) -> str:
-    return "".join(p["choices"][0]["delta"].get("content", "") for p in payloads if isinstance(p, dict) and "choices" in p)
+    return "".join(
+        p["choices"][0]["delta"].get("content", "") for p in payloads if isinstance(p, dict) and "choices" in p
+    )

@@ -1,4 +1,5 @@
 """Account profiles and the usage pre-check (SPEC §6.4–6.5, §11.4; §18 rows 51–53, 94)."""
+
 from __future__ import annotations
 
 import time
@@ -27,7 +28,12 @@ def test_a_checked_model_fetches_the_profile_in_the_background(make_gateway, ups
     assert chat(client, "hi", model="gpt-4o").status_code == 200
     profile = wait_for(lambda: pool_profile(client))
     assert profile["stripe"] == {"membership_type": "pro", "payment_id": "cus_fake123", "days_remaining_on_trial": 0}
-    assert profile["usage"]["premium"] == {"requests": 120, "requests_total": 120, "tokens": 120000, "max_requests": 500}
+    assert profile["usage"]["premium"] == {
+        "requests": 120,
+        "requests_total": 120,
+        "tokens": 120000,
+        "max_requests": 500,
+    }
     assert profile["user"]["email"] == "user_pro_1@example.com" and profile["user"]["id"] == "auth0|user_pro_1"
     assert wait_for(lambda: log_entries(client)[0]["token_info"].get("profile")) == profile
     calls = upstream.account_requests()
@@ -91,5 +97,12 @@ def test_fake_account_endpoints_refuse_calls_without_the_session_cookie(upstream
     token = make_token("user_strict")
     assert requests.get(f"{upstream.url}/api/usage", params={"user": "user_strict"}).status_code == 401
     wrong_user = {"Cookie": f"WorkosCursorSessionToken=user_other%3A%3A{token}", "Referer": "x", "User-Agent": "x"}
-    assert requests.get(f"{upstream.url}/api/usage", params={"user": "user_other"}, headers=wrong_user).status_code == 401
-    assert requests.get(f"{upstream.url}/auth/full_stripe_profile", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        requests.get(f"{upstream.url}/api/usage", params={"user": "user_other"}, headers=wrong_user).status_code == 401
+    )
+    assert (
+        requests.get(
+            f"{upstream.url}/auth/full_stripe_profile", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )

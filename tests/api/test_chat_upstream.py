@@ -1,5 +1,6 @@
 """Chat against the strict fake of Cursor's service: what goes upstream and what comes back
 (SPEC §6.6–6.13; §18 rows 32–50, 99, 100)."""
+
 from __future__ import annotations
 
 import base64
@@ -19,15 +20,22 @@ CHATCMPL_ID = re.compile(r"^chatcmpl-[0-9a-f]{32}$")
 
 
 def chat(client, text: str, *, stream: bool = False, model: str = "gpt-4o", headers=ADMIN, **extra):
-    return client.post("/v1/chat/completions", json=chat_body(text, model=model, stream=stream, **extra), headers=headers)
+    return client.post(
+        "/v1/chat/completions", json=chat_body(text, model=model, stream=stream, **extra), headers=headers
+    )
 
 
 def png(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def data_url(data: bytes, kind: str = "png") -> str:
@@ -35,6 +43,7 @@ def data_url(data: bytes, kind: str = "png") -> str:
 
 
 # -- what the upstream receives ------------------------------------------------------------
+
 
 def test_upstream_request_has_every_header_and_always_present_field(gateway, upstream):
     assert chat(gateway, "hi").status_code == 200
@@ -53,8 +62,15 @@ def test_upstream_request_has_every_header_and_always_present_field(gateway, ups
     assert len(headers["x-cursor-checksum"]) == 137
     assert "transfer-encoding" not in headers and "content-length" in headers
     assert "x-co" not in headers
-    for field in ("allow_long_file_scan", "is_bash", "can_handle_filenames_after_language_ids",
-                  "long_context_mode", "is_eval", "runnable_code_blocks", "should_cache"):
+    for field in (
+        "allow_long_file_scan",
+        "is_bash",
+        "can_handle_filenames_after_language_ids",
+        "long_context_mode",
+        "is_eval",
+        "runnable_code_blocks",
+        "should_cache",
+    ):
         assert field in received["present_fields"], field
     assert "use_web" not in received["present_fields"]
     assert received["request"]["model_details"]["model_name"] == "gpt-4o"
@@ -63,8 +79,11 @@ def test_upstream_request_has_every_header_and_always_present_field(gateway, ups
 def test_default_instructions_or_system_text(make_gateway, upstream):
     client = make_gateway(tokens=[make_token()])
     chat(client, "hi")
-    messages = [{"role": "system", "content": "Be terse."}, {"role": "system", "content": [{"type": "text", "text": "Use English."}]},
-                {"role": "user", "content": "hi"}]
+    messages = [
+        {"role": "system", "content": "Be terse."},
+        {"role": "system", "content": [{"type": "text", "text": "Use English."}]},
+        {"role": "user", "content": "hi"},
+    ]
     client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": messages}, headers=ADMIN)
     default, custom = upstream.chat_requests()
     assert default["request"]["explicit_context"]["context"] == "Respond in Chinese by default"
@@ -80,8 +99,11 @@ def test_conversation_is_normalised_to_alternate(gateway, upstream):
     gateway.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": messages}, headers=ADMIN)
     conversation = upstream.chat_requests()[0]["request"]["conversation"]
     assert [(m.get("type"), m.get("text", "")) for m in conversation] == [
-        ("MESSAGE_TYPE_HUMAN", ""), ("MESSAGE_TYPE_AI", "a1"), ("MESSAGE_TYPE_HUMAN", ""),
-        ("MESSAGE_TYPE_AI", "a2"), ("MESSAGE_TYPE_HUMAN", ""),
+        ("MESSAGE_TYPE_HUMAN", ""),
+        ("MESSAGE_TYPE_AI", "a1"),
+        ("MESSAGE_TYPE_HUMAN", ""),
+        ("MESSAGE_TYPE_AI", "a2"),
+        ("MESSAGE_TYPE_HUMAN", ""),
     ]
 
 
@@ -125,7 +147,9 @@ def test_upstream_connections_are_reused(gateway, upstream):
     before = upstream.connections()
     for _ in range(5):  # cursor-small: no background usage check opening connections of its own
         assert chat(gateway, "hi", model="cursor-small").status_code == 200
-        assert chat(gateway, "hi", model="cursor-small", stream=True).get_data(as_text=True).endswith("data: [DONE]\n\n")
+        assert (
+            chat(gateway, "hi", model="cursor-small", stream=True).get_data(as_text=True).endswith("data: [DONE]\n\n")
+        )
     assert upstream.connections() - before <= 2  # one for the ten chats, one for this probe
 
 
@@ -143,9 +167,17 @@ def test_reverse_proxy_host_routes_through_the_relay():
 
 # -- images --------------------------------------------------------------------------------
 
+
 def image_message(url: str, text: str = "what is this?") -> dict:
-    return {"model": "gpt-4o", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": url}}]}]}
+    return {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": url}}],
+            }
+        ],
+    }
 
 
 def test_base64_images_are_sent_with_dimensions(gateway, upstream):
@@ -172,15 +204,23 @@ def test_http_images_are_fetched_in_all_mode(make_gateway, upstream, image_serve
 
 def test_vision_none_forwards_no_images(make_gateway, upstream):
     client = make_gateway(tokens=[make_token()], VISION_ABILITY="none")
-    assert client.post("/v1/chat/completions", json=image_message(data_url(png(1, 1))), headers=ADMIN).status_code == 200
+    assert (
+        client.post("/v1/chat/completions", json=image_message(data_url(png(1, 1))), headers=ADMIN).status_code == 200
+    )
     assert "images" not in upstream.chat_requests()[0]["request"]["conversation"][0]
 
 
 def test_unusable_images_get_400_invalid_image(gateway, upstream):
-    animated = (b"GIF89a\x01\x00\x01\x00\x00\x00\x00"
-                + (b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00") * 2 + b"\x3b")
-    for url, reason in ((data_url(animated, "gif"), "animated"), ("data:image/png;base64,@@@", "base64"),
-                        (data_url(b"not an image at all"), "format")):
+    animated = (
+        b"GIF89a\x01\x00\x01\x00\x00\x00\x00"
+        + (b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00") * 2
+        + b"\x3b"
+    )
+    for url, _reason in (
+        (data_url(animated, "gif"), "animated"),
+        ("data:image/png;base64,@@@", "base64"),
+        (data_url(b"not an image at all"), "format"),
+    ):
         response = gateway.post("/v1/chat/completions", json=image_message(url), headers=ADMIN)
         assert response.status_code == 400, url[:40]
         error = response.get_json()["error"]
@@ -191,13 +231,16 @@ def test_unusable_images_get_400_invalid_image(gateway, upstream):
 
 # -- what comes back -----------------------------------------------------------------------
 
+
 def test_non_streaming_completion_shape(gateway):
     response = chat(gateway, "fake:text:Hello there world")
     assert response.status_code == 200 and response.mimetype == "application/json"
     body = response.get_json()
     assert CHATCMPL_ID.match(body["id"])
     assert body["object"] == "chat.completion" and body["model"] == "gpt-4o"
-    assert body["choices"] == [{"index": 0, "message": {"role": "assistant", "content": "Hello there world"}, "finish_reason": "stop"}]
+    assert body["choices"] == [
+        {"index": 0, "message": {"role": "assistant", "content": "Hello there world"}, "finish_reason": "stop"}
+    ]
     assert body["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
@@ -241,7 +284,10 @@ def test_real_capture_replays_exactly(gateway, chunk):
     assert joined_content(streamed) == CAPTURE["text"]
     assert len(streamed) == CAPTURE["sse_deltas_without_web_refs_count"]
     assert streamed[0]["choices"][0]["delta"] == CAPTURE["sse_first_three"][0]["delta"]
-    assert chat(gateway, f"fake:capture{chunk}").get_json()["choices"][0]["message"]["content"] == CAPTURE["rc4_openai_nonstream_content_without_web_refs"]
+    assert (
+        chat(gateway, f"fake:capture{chunk}").get_json()["choices"][0]["message"]["content"]
+        == CAPTURE["rc4_openai_nonstream_content_without_web_refs"]
+    )
 
 
 def test_real_capture_with_web_references(make_gateway):
@@ -264,14 +310,17 @@ def test_web_references_sorted_deduplicated_or_omitted(make_gateway):
 
 
 def test_echoed_web_reference_block_is_stripped_upstream(gateway, upstream):
-    messages = [{"role": "user", "content": "q"},
-                {"role": "assistant", "content": "WebReferences:\n1. [T](https://a)\n\nThe answer."},
-                {"role": "user", "content": "more"}]
+    messages = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "WebReferences:\n1. [T](https://a)\n\nThe answer."},
+        {"role": "user", "content": "more"},
+    ]
     gateway.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": messages}, headers=ADMIN)
     assert upstream.chat_requests()[0]["request"]["conversation"][1]["text"] == "The answer."
 
 
 # -- upstream failures ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("stream", [True, False])
 def test_rate_limit_trailer_becomes_429(gateway, stream):
@@ -281,8 +330,15 @@ def test_rate_limit_trailer_becomes_429(gateway, stream):
     assert response.get_json()["error"]["type"] == "rate_limit_error"
 
 
-@pytest.mark.parametrize("name,status", [("ERROR_NOT_LOGGED_IN", 403), ("ERROR_BAD_API_KEY", 401),
-                                         ("ERROR_FREE_USER_USAGE_LIMIT", 500), ("ERROR_BAD_MODEL_NAME", 400)])
+@pytest.mark.parametrize(
+    "name,status",
+    [
+        ("ERROR_NOT_LOGGED_IN", 403),
+        ("ERROR_BAD_API_KEY", 401),
+        ("ERROR_FREE_USER_USAGE_LIMIT", 500),
+        ("ERROR_BAD_MODEL_NAME", 400),
+    ],
+)
 def test_error_trailers_map_to_the_reference_statuses(gateway, name, status):
     from tests.conftest import checksum_for
 
@@ -313,12 +369,19 @@ def test_connection_cut_mid_stream_is_reported_in_band(gateway):
     assert cut.status_code == 500 and "Failed to read response chunk" in cut.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("stream,message", [(True, "Request failed: Empty stream response"),
-                                            (False, "Request failed: Empty response received")])
+@pytest.mark.parametrize(
+    "stream,message",
+    [(True, "Request failed: Empty stream response"), (False, "Request failed: Empty response received")],
+)
 def test_empty_upstream_body(gateway, stream, message):
     response = chat(gateway, "fake:empty", stream=stream)
     assert response.status_code == 500
-    assert response.get_json()["error"] == {"message": message, "type": "api_error", "param": None, "code": "request_failed"}
+    assert response.get_json()["error"] == {
+        "message": message,
+        "type": "api_error",
+        "param": None,
+        "code": "request_failed",
+    }
 
 
 def test_upstream_timeout_is_504(make_gateway):
@@ -362,6 +425,7 @@ def test_debug_log_records_malformed_upstream_bodies(make_gateway, tmp_path):
 
 # -- the request log each chat leaves (SPEC §6.4, §9.2; D6, D16) -----------------------------
 
+
 def log_entries(client) -> list[dict]:
     return client.application.extensions["gateway"].request_log.entries()
 
@@ -377,14 +441,17 @@ def test_log_entry_of_a_streamed_success(gateway):
     assert len(entry["token_info"]["checksum"]) == 137 and "error" not in entry
 
 
-@pytest.mark.parametrize("scenario,stream,error", [
-    ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
-    ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", False, "Fake failure"),
-    ("fake:error_nodetails", False, "internal"),
-    ("fake:empty", True, "Empty stream response"),
-    ("fake:empty", False, "Empty response received"),
-    ("fake:error_mid:ERROR_GENERIC_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
-])
+@pytest.mark.parametrize(
+    "scenario,stream,error",
+    [
+        ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
+        ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", False, "Fake failure"),
+        ("fake:error_nodetails", False, "internal"),
+        ("fake:empty", True, "Empty stream response"),
+        ("fake:empty", False, "Empty response received"),
+        ("fake:error_mid:ERROR_GENERIC_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
+    ],
+)
 def test_failed_chats_are_logged_failed_with_the_reason(gateway, scenario, stream, error):
     chat(gateway, scenario, stream=stream).get_data()
     [entry] = log_entries(gateway)

@@ -1,4 +1,5 @@
 """Runtime configuration and page overrides (SPEC §8, §4.3; §18 rows 77–88)."""
+
 from __future__ import annotations
 
 from tests.api.test_chat_upstream import chat
@@ -16,15 +17,26 @@ def data(client, path: str = "/") -> dict:
 
 def test_get_shows_every_setting(make_gateway):
     shown = data(make_gateway())
-    assert shown == {"page_content": {"type": "default"}, "vision_ability": "base64", "enable_slow_pool": False,
-                     "enable_all_claude": False, "usage_check_models": {"type": "default"}, "enable_dynamic_key": False,
-                     "proxies": "", "include_web_references": False}
+    assert shown == {
+        "page_content": {"type": "default"},
+        "vision_ability": "base64",
+        "enable_slow_pool": False,
+        "enable_all_claude": False,
+        "usage_check_models": {"type": "default"},
+        "enable_dynamic_key": False,
+        "proxies": "",
+        "include_web_references": False,
+    }
     assert data(make_gateway(), "/nope")["page_content"] is None
 
 
 def test_auth_and_action_errors(make_gateway):
     client = make_gateway()
-    assert client.post("/config", json={"action": "get"}).get_json() == {"status": "failed", "code": 401, "error": "未提供认证令牌"}
+    assert client.post("/config", json={"action": "get"}).get_json() == {
+        "status": "failed",
+        "code": 401,
+        "error": "未提供认证令牌",
+    }
     wrong = client.post("/config", json={"action": "get"}, headers={"Authorization": "Bearer nope"})
     assert (wrong.status_code, wrong.get_json()["error"]) == (401, "无效的认证令牌")
     bad = config(client, action="x")
@@ -43,7 +55,10 @@ def test_update_then_get(make_gateway):
 def test_reset_restores_built_in_defaults_not_the_environment(make_gateway):
     client = make_gateway(ENABLE_SLOW_POOL="true")
     assert data(client)["enable_slow_pool"] is True
-    assert config(client, action="reset", enable_slow_pool=False).get_json() == {"status": "success", "message": "配置已重置"}
+    assert config(client, action="reset", enable_slow_pool=False).get_json() == {
+        "status": "success",
+        "message": "配置已重置",
+    }
     assert data(client)["enable_slow_pool"] is False
 
 
@@ -106,7 +121,9 @@ def test_page_overrides(make_gateway):
 
 def test_invalid_page_path_applies_nothing(make_gateway):
     client = make_gateway()
-    response = config(client, action="update", path="/nope", content={"type": "text", "content": "x"}, enable_slow_pool=True)
+    response = config(
+        client, action="update", path="/nope", content={"type": "text", "content": "x"}, enable_slow_pool=True
+    )
     assert response.status_code == 500 and response.get_json()["error"].startswith("更新页面内容失败")
     assert data(client)["enable_slow_pool"] is False
 

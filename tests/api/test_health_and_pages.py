@@ -1,13 +1,33 @@
 """Health, the README page and static assets (SPEC §10, §11.5; §18 rows 7–10, 16, 17, 19; D4, D12)."""
+
 from __future__ import annotations
 
 import re
 
 from tests.conftest import ADMIN
 
-ENDPOINTS = ["/v1/chat/completions", "/v1/models", "/tokens", "/tokens/get", "/tokens/update", "/tokens/add",
-             "/tokens/delete", "/logs", "/env-example", "/config", "/static/{path}", "/about", "/readme", "/api",
-             "/get-hash", "/get-checksum", "/get-tsheader", "/basic-calibration", "/userinfo", "/build-key"]
+ENDPOINTS = [
+    "/v1/chat/completions",
+    "/v1/models",
+    "/tokens",
+    "/tokens/get",
+    "/tokens/update",
+    "/tokens/add",
+    "/tokens/delete",
+    "/logs",
+    "/env-example",
+    "/config",
+    "/static/{path}",
+    "/about",
+    "/readme",
+    "/api",
+    "/get-hash",
+    "/get-checksum",
+    "/get-tsheader",
+    "/basic-calibration",
+    "/userinfo",
+    "/build-key",
+]
 
 
 def test_public_health(gateway):

@@ -1,5 +1,6 @@
 """Safe image fetching (issue #6 item 3). No test sends traffic to a non-loopback address: the
 address check is tested on its own, and end to end only loopback servers are contacted."""
+
 from __future__ import annotations
 
 import socket
@@ -13,9 +14,30 @@ from tests.conftest import ADMIN
 from tests.support import make_token
 
 
-@pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "::1", "127.0.0.1", "127.1.2.3", "0.0.0.0", "192.168.1.1",
-                                     "172.16.0.1", "100.64.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255", "fc00::1",
-                                     "fe80::1%eth0", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "ff02::1", "::", "198.18.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1",
+        "169.254.169.254",
+        "::1",
+        "127.0.0.1",
+        "127.1.2.3",
+        "0.0.0.0",
+        "192.168.1.1",
+        "172.16.0.1",
+        "100.64.0.1",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "fc00::1",
+        "fe80::1%eth0",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "ff02::1",
+        "::",
+        "198.18.0.1",
+    ],
+)
 def test_non_public_addresses_are_refused(address):
     assert not is_public_address(address)
 
@@ -64,16 +86,26 @@ def test_a_redirect_to_loopback_is_refused(make_gateway, image_server, monkeypat
     # 127.0.0.1, which must be checked and refused. (The connection itself goes to loopback.)
     port = int(image_server.rsplit(":", 1)[1])
     real_resolve, real_dns = image_fetch.resolve, socket.getaddrinfo
-    monkeypatch.setattr(image_fetch, "resolve", lambda host, p: ["93.184.216.34"] if host == "public.example" else real_resolve(host, p))
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real_dns("127.0.0.1" if host == "public.example" else host, *a, **k))
+    monkeypatch.setattr(
+        image_fetch, "resolve", lambda host, p: ["93.184.216.34"] if host == "public.example" else real_resolve(host, p)
+    )
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real_dns("127.0.0.1" if host == "public.example" else host, *a, **k),
+    )
     closed = make_gateway(tokens=[make_token()], VISION_ABILITY="all")
-    assert "127.0.0.1 is not a public address" in refused_because(image_chat(closed, f"http://public.example:{port}/redirect"))
+    assert "127.0.0.1 is not a public address" in refused_because(
+        image_chat(closed, f"http://public.example:{port}/redirect")
+    )
     opened = make_gateway(tokens=[make_token()], VISION_ABILITY="all", IMAGE_FETCH_ALLOW_PRIVATE="true")
     assert image_chat(opened, f"http://public.example:{port}/redirect").status_code == 200
 
 
 def test_other_schemes_size_and_missing_images(make_gateway, image_server):
-    opened = make_gateway(tokens=[make_token()], VISION_ABILITY="all", IMAGE_FETCH_ALLOW_PRIVATE="true", IMAGE_MAX_BYTES="50")
+    opened = make_gateway(
+        tokens=[make_token()], VISION_ABILITY="all", IMAGE_FETCH_ALLOW_PRIVATE="true", IMAGE_MAX_BYTES="50"
+    )
     assert "only http and https" in refused_because(image_chat(opened, "ftp://127.0.0.1/cat.png"))
     assert "larger than 50 bytes" in refused_because(image_chat(opened, f"{image_server}/cat.png"))
     roomy = make_gateway(tokens=[make_token()], VISION_ABILITY="all", IMAGE_FETCH_ALLOW_PRIVATE="true")

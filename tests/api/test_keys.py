@@ -1,4 +1,5 @@
 """Dynamic keys through the API (SPEC §11.6; §18 rows 84, 95–98)."""
+
 from __future__ import annotations
 
 from tests.api.test_chat_upstream import chat
@@ -64,7 +65,13 @@ def test_key_prefix(make_gateway):
 
 def test_build_key_body_errors(make_gateway):
     client = make_gateway()
-    assert client.post("/build-key", json={"auth_token": f"{T},{C}", "usage_check_models": {"type": "weird"}}).status_code == 422
+    assert (
+        client.post("/build-key", json={"auth_token": f"{T},{C}", "usage_check_models": {"type": "weird"}}).status_code
+        == 422
+    )
     assert client.post("/build-key", json={}).status_code == 422
-    custom = client.post("/build-key", json={"auth_token": f"{T},{C}", "usage_check_models": {"type": "custom", "model_ids": "gpt-4o, bogus"}})
+    custom = client.post(
+        "/build-key",
+        json={"auth_token": f"{T},{C}", "usage_check_models": {"type": "custom", "model_ids": "gpt-4o, bogus"}},
+    )
     assert custom.status_code == 200

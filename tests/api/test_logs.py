@@ -1,4 +1,5 @@
 """The request-log API and counters (SPEC §9, §6.14; §18 rows 42, 54–61)."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """Long streams: keep-alives while Cursor is silent, a bounded pre-read, first-frame and idle
 timeouts (issue #5 item 2). Not timed: they check what is sent, with short settings."""
+
 from __future__ import annotations
 
 from tests.api.sse import joined_content, sse_payloads
@@ -56,7 +57,13 @@ def test_first_frame_timeout_after_the_response_started_is_in_band(make_gateway)
 
 def test_idle_timeout_ends_the_stream_with_an_error(make_gateway):
     client = make_gateway(tokens=[make_token()], STREAM_IDLE_TIMEOUT="1", SSE_KEEPALIVE_SECONDS="0.4")
-    payloads = sse_payloads("".join(f"{e}\n\n" for e in events_of(chat(client, "fake:silence:4", stream=True).get_data(as_text=True)) if not e.startswith(":")))
+    payloads = sse_payloads(
+        "".join(
+            f"{e}\n\n"
+            for e in events_of(chat(client, "fake:silence:4", stream=True).get_data(as_text=True))
+            if not e.startswith(":")
+        )
+    )
     assert joined_content(payloads[:-2]) == "Before the silence. "
     assert "idle" in payloads[-2]["error"]["message"] and payloads[-1] == "[DONE]"
     entry = log_entries(client)[0]

@@ -1,12 +1,13 @@
 """The HTTP surface around chat: routes, redirects, CORS, limits, JSON rejection (SPEC §4,
 §18 rows 4, 5, 11–15, 20)."""
+
 from __future__ import annotations
 
 import json
 import re
 
-from tests.conftest import ADMIN, chat_body
 from app.settings import MODEL_IDS
+from tests.conftest import ADMIN, chat_body
 
 
 def test_models_list_is_the_fixed_23_in_order(gateway):
@@ -44,12 +45,36 @@ def test_env_example_lists_every_variable(gateway):
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain;charset=utf-8"
     text = response.get_data(as_text=True)
-    for name in ("PORT", "AUTH_TOKEN", "ROUTE_PREFIX", "SHARED_TOKEN", "TOKEN_LIST_FILE", "ENABLE_SLOW_POOL",
-                 "PASS_ANY_CLAUDE", "VISION_ABILITY", "USAGE_CHECK", "DYNAMIC_KEY", "KEY_PREFIX",
-                 "DEFAULT_INSTRUCTIONS", "REVERSE_PROXY_HOST", "PROXIES", "REQUEST_BODY_LIMIT_MB",
-                 "TOKEN_DELIMITER", "USE_COMMA_DELIMITER", "DEBUG", "DEBUG_LOG_FILE", "REQUEST_LOGS_LIMIT",
-                 "SERVICE_TIMEOUT", "INCLUDE_WEB_REFERENCES", "LOGS_FILE_PATH", "PAGES_FILE_PATH",
-                 "CURSOR_API2_BASE_URL", "CURSOR_WEB_BASE_URL", "DATA_DIR", "STORE_URL"):
+    for name in (
+        "PORT",
+        "AUTH_TOKEN",
+        "ROUTE_PREFIX",
+        "SHARED_TOKEN",
+        "TOKEN_LIST_FILE",
+        "ENABLE_SLOW_POOL",
+        "PASS_ANY_CLAUDE",
+        "VISION_ABILITY",
+        "USAGE_CHECK",
+        "DYNAMIC_KEY",
+        "KEY_PREFIX",
+        "DEFAULT_INSTRUCTIONS",
+        "REVERSE_PROXY_HOST",
+        "PROXIES",
+        "REQUEST_BODY_LIMIT_MB",
+        "TOKEN_DELIMITER",
+        "USE_COMMA_DELIMITER",
+        "DEBUG",
+        "DEBUG_LOG_FILE",
+        "REQUEST_LOGS_LIMIT",
+        "SERVICE_TIMEOUT",
+        "INCLUDE_WEB_REFERENCES",
+        "LOGS_FILE_PATH",
+        "PAGES_FILE_PATH",
+        "CURSOR_API2_BASE_URL",
+        "CURSOR_WEB_BASE_URL",
+        "DATA_DIR",
+        "STORE_URL",
+    ):
         assert re.search(rf"\b{name}\b", text), name
 
 
@@ -69,8 +94,11 @@ def test_every_response_allows_any_origin_and_preflight_succeeds(gateway):
     assert gateway.get("/nope").headers["Access-Control-Allow-Origin"] == "*"
     preflight = gateway.options(
         "/v1/chat/completions",
-        headers={"Origin": "https://chat.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": "https://chat.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
@@ -85,13 +113,21 @@ def _padded_chat(size: int) -> bytes:
 
 def test_body_limit_is_honoured_exactly(make_gateway):
     small = make_gateway(tokens=[], REQUEST_BODY_LIMIT_MB="1")
-    too_big = small.post("/v1/chat/completions", data=_padded_chat(1536 * 1024), headers={**ADMIN, "Content-Type": "application/json"})
+    too_big = small.post(
+        "/v1/chat/completions", data=_padded_chat(1536 * 1024), headers={**ADMIN, "Content-Type": "application/json"}
+    )
     assert too_big.status_code == 413
     assert too_big.get_json()["error"]["code"] == "request_too_large"
-    fits = small.post("/v1/chat/completions", data=_padded_chat(512 * 1024), headers={**ADMIN, "Content-Type": "application/json"})
+    fits = small.post(
+        "/v1/chat/completions", data=_padded_chat(512 * 1024), headers={**ADMIN, "Content-Type": "application/json"}
+    )
     assert fits.status_code == 503  # past the limit check: empty pool
     large = make_gateway(tokens=[], REQUEST_BODY_LIMIT_MB="8")  # D17: more than 2 MiB works
-    five_mib = large.post("/v1/chat/completions", data=_padded_chat(5 * 1024 * 1024), headers={**ADMIN, "Content-Type": "application/json"})
+    five_mib = large.post(
+        "/v1/chat/completions",
+        data=_padded_chat(5 * 1024 * 1024),
+        headers={**ADMIN, "Content-Type": "application/json"},
+    )
     assert five_mib.status_code == 503
 
 
@@ -102,7 +138,9 @@ def test_json_rejections_use_the_reference_statuses(gateway):
     wrong_shape = gateway.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": "x"}, headers=ADMIN)
     assert wrong_shape.status_code == 422
     assert wrong_shape.get_json()["error"]["param"] == "messages"
-    no_type = gateway.post("/v1/chat/completions", data=json.dumps(chat_body()), headers={**ADMIN, "Content-Type": "text/plain"})
+    no_type = gateway.post(
+        "/v1/chat/completions", data=json.dumps(chat_body()), headers={**ADMIN, "Content-Type": "text/plain"}
+    )
     assert no_type.status_code == 415
     assert no_type.get_json()["error"]["type"] == "invalid_request_error"
 
@@ -113,7 +151,10 @@ def test_shape_errors_name_the_field(gateway):
         ({"model": 5, "messages": []}, "model"),
         ({"model": "gpt-4o", "messages": [{"role": "tool", "content": "x"}]}, "messages[0].role"),
         ({"model": "gpt-4o", "messages": [{"role": "user", "content": None}]}, "messages[0].content"),
-        ({"model": "gpt-4o", "messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages[0].content[0].type"),
+        (
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"text": "x"}]}]},
+            "messages[0].content[0].type",
+        ),
         ({"model": "gpt-4o", "messages": [], "stream": "yes"}, "stream"),
         ([1, 2], "body"),
     ]

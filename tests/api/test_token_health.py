@@ -1,5 +1,6 @@
 """Token health and failover (issue #6 items 1–2). The fake answers by account: a user id with
 `ratelimited` is always rate-limited, `loggedout` never logged in, anything else answers."""
+
 from __future__ import annotations
 
 from tests.api.sse import joined_content, sse_payloads

@@ -1,4 +1,5 @@
 """The token-pool API (SPEC §7.4–7.8; §18 rows 63–75)."""
+
 from __future__ import annotations
 
 import time
@@ -67,7 +68,9 @@ def test_add_skips_duplicates_and_invalid_tokens_without_touching_the_file(make_
     client = make_gateway(tokens=[T])
     before = tokens_file(client).stat().st_mtime_ns
     expired = make_token("user_old", issued=int(time.time()) - 100, lifetime=10)
-    response = client.post("/tokens/add", json=[{"token": T}, {"token": "not-a-jwt"}, {"token": expired}], headers=ADMIN).get_json()
+    response = client.post(
+        "/tokens/add", json=[{"token": T}, {"token": "not-a-jwt"}, {"token": expired}], headers=ADMIN
+    ).get_json()
     assert response == {"status": "success", "tokens_count": 1, "message": "No new tokens were added"}
     assert tokens_file(client).stat().st_mtime_ns == before
 
@@ -111,12 +114,15 @@ def test_body_errors_come_before_auth_and_are_plain_text(make_gateway):
     assert bad_mode.status_code == 422
 
 
-@pytest.mark.parametrize("expectation,expected", [
-    ("simple", {"status": "success"}),
-    ("updated_tokens", {"status": "success", "updated_tokens": [U]}),
-    ("failed_tokens", {"status": "success", "failed_tokens": ["missing"]}),
-    ("detailed", {"status": "success", "updated_tokens": [U], "failed_tokens": ["missing"]}),
-])
+@pytest.mark.parametrize(
+    "expectation,expected",
+    [
+        ("simple", {"status": "success"}),
+        ("updated_tokens", {"status": "success", "updated_tokens": [U]}),
+        ("failed_tokens", {"status": "success", "failed_tokens": ["missing"]}),
+        ("detailed", {"status": "success", "updated_tokens": [U], "failed_tokens": ["missing"]}),
+    ],
+)
 def test_delete_modes(make_gateway, expectation, expected):
     client = make_gateway(tokens=[T, U])
     response = client.post("/tokens/delete", json={"tokens": [T, "missing"], "expectation": expectation}, headers=ADMIN)
@@ -127,14 +133,22 @@ def test_delete_modes(make_gateway, expectation, expected):
 def test_deleting_unknown_tokens_only_leaves_the_file_alone(make_gateway):
     client = make_gateway(tokens=[T, U])
     before = tokens_file(client).read_bytes(), tokens_file(client).stat().st_mtime_ns
-    response = client.post("/tokens/delete", json={"tokens": ["missing", "missing"], "expectation": "detailed"}, headers=ADMIN)
-    assert response.get_json() == {"status": "success", "updated_tokens": [T, U], "failed_tokens": ["missing", "missing"]}
+    response = client.post(
+        "/tokens/delete", json={"tokens": ["missing", "missing"], "expectation": "detailed"}, headers=ADMIN
+    )
+    assert response.get_json() == {
+        "status": "success",
+        "updated_tokens": [T, U],
+        "failed_tokens": ["missing", "missing"],
+    }
     assert (tokens_file(client).read_bytes(), tokens_file(client).stat().st_mtime_ns) == before
 
 
 def test_added_token_is_used_by_the_next_pool_chat(make_gateway, upstream):
     client = make_gateway(tokens=[])
     client.post("/tokens/add", json=[{"token": T}], headers=ADMIN)
-    chat = client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, headers=ADMIN)
+    chat = client.post(
+        "/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, headers=ADMIN
+    )
     assert chat.status_code == 200
     assert upstream.chat_requests()[0]["headers"]["Authorization"] == f"Bearer {T}"

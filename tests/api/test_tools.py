@@ -1,4 +1,5 @@
 """Hash, checksum, timestamp-header and calibration helpers (SPEC §11.2–11.3; rows 90–93)."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """A real browser (Debian's chromium, headless, driven by Playwright) on the gateway's pages,
 served by real gunicorn. A failing test leaves a screenshot in its temporary directory."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,15 @@ from tests.support import gateway_env, make_token, running_gateway
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps trying hosts this machine cannot reach.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.hookimpl(wrapper=True)

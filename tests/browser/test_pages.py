@@ -1,4 +1,5 @@
 """The operator's pages in a real browser (issue #4; SPEC §13, rows 6 and 8)."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,9 @@ def sign_in(page, url: str) -> None:
 
 
 def test_pages_are_wired_to_their_apis(server):
-    html = {path: requests.get(server.url + path).text for path in ("/tokens", "/logs", "/config", "/api", "/build-key")}
+    html = {
+        path: requests.get(server.url + path).text for path in ("/tokens", "/logs", "/config", "/api", "/build-key")
+    }
     for path, text in html.items():
         assert requests.get(server.url + path).headers["Content-Type"] == "text/html;charset=utf-8"
         assert "/static/shared.js" in text and "/static/shared-styles.css" in text, path

@@ -1,5 +1,6 @@
 """`GET /metrics` under real gunicorn (issue #5 item 5): the text parses with
 prometheus_client's own parser, and the figures are the sum of what both workers did."""
+
 from __future__ import annotations
 
 import collections
@@ -79,6 +80,7 @@ def test_metrics_count_what_happened_across_workers(server):
 
 def _same_but_for_scrapes(scrapes: list[dict]) -> bool:
     """Every worker shows the same sums; only the count of scrapes themselves moves on."""
+
     def without_scrapes(samples: dict) -> dict:
         return {key: v for key, v in samples.items() if ("route", "/metrics") not in key[1]}
 

@@ -1,5 +1,6 @@
 """End to end: the real `openai` SDK against the gateway under real gunicorn with gevent
 workers, talking to the strict fake of Cursor's service (issue #2, "How we will know")."""
+
 from __future__ import annotations
 
 import base64
@@ -9,7 +10,7 @@ import openai
 import pytest
 
 from tests.conftest import checksum_for
-from tests.support import make_token, running_gateway, gateway_env
+from tests.support import gateway_env, make_token, running_gateway
 from tests.unit.vectors import VECTORS
 
 CAPTURE = VECTORS["capture"]
@@ -34,18 +35,24 @@ def client(server) -> openai.OpenAI:
 def own_client(server) -> openai.OpenAI:
     """A user bringing their own token: upstream errors on it leave the pool's health alone."""
     token = make_token("user_own_e2e")
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=f"{token},{checksum_for(token)}", max_retries=0, timeout=30)
+    return openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key=f"{token},{checksum_for(token)}", max_retries=0, timeout=30
+    )
 
 
 def test_non_streaming_answer(client):
-    completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:text:Hi from Cursor"}])
+    completion = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "fake:text:Hi from Cursor"}]
+    )
     assert completion.choices[0].message.content == "Hi from Cursor"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.model == "gpt-4o"
 
 
 def test_streaming_answer_of_the_real_capture(client):
-    stream = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "fake:capture:5"}], stream=True)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "fake:capture:5"}], stream=True
+    )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == CAPTURE["text"]
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -53,7 +60,11 @@ def test_streaming_answer_of_the_real_capture(client):
 
 def test_rate_limit_raises_rate_limit_error(own_client):
     with pytest.raises(openai.RateLimitError) as caught:
-        own_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}], stream=True)
+        own_client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}],
+            stream=True,
+        )
     assert caught.value.status_code == 429
 
 
@@ -70,7 +81,11 @@ def test_unknown_model_raises_bad_request_with_code(client):
 
 
 def test_mid_stream_error_raises_instead_of_truncating(own_client):
-    stream = own_client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:error_mid:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}], stream=True)
+    stream = own_client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "fake:error_mid:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED"}],
+        stream=True,
+    )
     received = []
     with pytest.raises(openai.APIError):
         for chunk in stream:
@@ -91,8 +106,15 @@ def test_twenty_megabyte_image_body_within_a_32_mb_limit(client, fake):
     image = png(1, 1) + b"\x00" * (15 * 1024 * 1024)  # trailing bytes after IEND: still a PNG
     url = f"data:image/png;base64,{base64.b64encode(image).decode()}"
     fake.clear()
-    completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]}])
+    completion = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}],
+            }
+        ],
+    )
     assert completion.choices[0].message.content == "Echo: describe"
     [sent] = fake.chat_requests()[0]["request"]["conversation"][0]["images"]
     assert sent["dimension"] == {"width": 1, "height": 1}
@@ -106,14 +128,27 @@ def test_bad_requests_leave_the_workers_healthy(server, client):
     assert requests.post(url, data=b"{", headers={**auth, "Content-Type": "application/json"}).status_code == 400
     assert requests.post(url, data=b"{}", headers={**auth, "Content-Type": "text/plain"}).status_code == 415
     assert requests.post(url, json={"model": "gpt-4o", "messages": []}, headers=auth).status_code == 400
-    bad_image = {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]}
+    bad_image = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}
+        ],
+    }
     assert requests.post(url, json=bad_image, headers=auth).json()["error"]["code"] == "invalid_image"
     too_big = requests.post(url, data=b"x" * (33 * 1024 * 1024), headers={**auth, "Content-Type": "application/json"})
     assert too_big.status_code == 413
     # every worker still answers correctly
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda i: client.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": f"n{i}"}]).choices[0].message.content, range(16)))
+        answers = list(
+            pool.map(
+                lambda i: (
+                    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": f"n{i}"}])
+                    .choices[0]
+                    .message.content
+                ),
+                range(16),
+            )
+        )
     assert answers == [f"Echo: n{i}" for i in range(16)]
 
 
@@ -123,8 +158,18 @@ def test_pool_rotation_is_global_across_workers(server, fake):
     fake.clear()
     auth = {"Authorization": "Bearer admin-secret"}
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda i: requests.post(f"{server.url}/v1/chat/completions", headers=auth,
-                                                         json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}).status_code, range(20)))
+        statuses = list(
+            pool.map(
+                lambda i: (
+                    requests.post(
+                        f"{server.url}/v1/chat/completions",
+                        headers=auth,
+                        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+                    ).status_code
+                ),
+                range(20),
+            )
+        )
     assert statuses == [200] * 20
     used = [r["headers"]["Authorization"] for r in fake.chat_requests()]
     assert sorted(used.count(t) for t in set(used)) == [10, 10]
@@ -134,7 +179,9 @@ def test_client_disconnect_closes_the_upstream_at_once(client, fake):
     import time
 
     fake.clear()
-    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:ticks:200:50"}], stream=True)
+    stream = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "fake:ticks:200:50"}], stream=True
+    )
     iterator = iter(stream)
     assert "tick 0" in next(iterator).choices[0].delta.content
     stream.close()  # the user pressed stop
@@ -150,7 +197,9 @@ def test_client_leaving_during_a_silence_is_noticed_within_a_second(client, fake
     import requests
 
     fake.clear()
-    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "fake:silence:30"}], stream=True)
+    stream = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "fake:silence:30"}], stream=True
+    )
     iterator = iter(stream)
     assert next(iterator).choices[0].delta.content == "Before the silence. "
     closed_at = time.time()

@@ -1,4 +1,5 @@
 """Operator state shared by all workers and durable across a crash (issue #4; SPEC rows 55, 62, 89)."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -36,7 +37,9 @@ def test_logs_config_and_pages_across_workers_and_a_crash(tmp_path, fake):
         ids = [entry["id"] for entry in requests.post(f"{server.url}/logs", headers=ADMIN).json()["logs"]]
         assert len(ids) == 100 and ids == list(range(ids[0], ids[0] + 100))
 
-        assert requests.post(f"{server.url}/config", headers=ADMIN, json={"action": "update", "enable_all_claude": True}).ok
+        assert requests.post(
+            f"{server.url}/config", headers=ADMIN, json={"action": "update", "enable_all_claude": True}
+        ).ok
         with concurrent.futures.ThreadPoolExecutor(16) as pool:  # every worker sees it on its next request
             assert set(pool.map(lambda _: chat(server.url, "claude-9"), range(40))) == {200}
 

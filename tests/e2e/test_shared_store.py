@@ -1,6 +1,7 @@
 """Two gateway instances (two gunicorns, each with its own DATA_DIR and `.tokens`, as on two
 hosts) sharing one Redis behave as one gateway (D19, issue 5): one rotation order, one pool,
 one runtime config, one log; and joining instances never reset what the others serve."""
+
 from __future__ import annotations
 
 import concurrent.futures

@@ -1,5 +1,6 @@
 """Graceful shutdown under real gunicorn (issue #5 item 1): SIGTERM lets the streams in flight
 finish within the graceful timeout, and their log entries are kept for the next start."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -21,7 +22,11 @@ def stream_ticks(url: str) -> list[str]:
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": f"fake:ticks:{TICKS}:100"}], "stream": True}
     with requests.post(f"{url}/v1/chat/completions", json=body, headers=ADMIN, stream=True, timeout=30) as response:
         assert response.status_code == 200
-        return [line.removeprefix("data: ") for line in response.iter_lines(decode_unicode=True) if line.startswith("data: ")]
+        return [
+            line.removeprefix("data: ")
+            for line in response.iter_lines(decode_unicode=True)
+            if line.startswith("data: ")
+        ]
 
 
 def content_of(events: list[str]) -> str:

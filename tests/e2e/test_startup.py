@@ -1,4 +1,5 @@
 """Starting the server as a newcomer would (SPEC §2.2; §18 rows 1–3; decisions D11, D22)."""
+
 from __future__ import annotations
 
 import socket
@@ -14,7 +15,11 @@ def start_expecting_failure(env: dict[str, str]) -> tuple[int, str, int]:
     port = free_port()
     process = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-        cwd=ROOT, env={**env, "PORT": str(port)}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return process.returncode, process.stderr, port
 

@@ -1,5 +1,6 @@
 """The token pool is one pool for all workers (D19), and its file survives a killed worker
 (issue #3, "How we will know")."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -30,10 +31,13 @@ def test_four_workers_rotate_one_pool_and_see_additions_at_once(tmp_path, fake):
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             assert list(pool.map(lambda _: chat(server.url), range(40))) == [200] * 40
         used = [r["headers"]["Authorization"].removeprefix("Bearer ") for r in fake.chat_requests()]
-        assert {token: used.count(token) for token in tokens} == {token: 10 for token in tokens}
+        assert {token: used.count(token) for token in tokens} == dict.fromkeys(tokens, 10)
 
         added = make_token("user_added")
-        assert requests.post(f"{server.url}/tokens/add", json=[{"token": added}], headers=ADMIN).json()["tokens_count"] == 5
+        assert (
+            requests.post(f"{server.url}/tokens/add", json=[{"token": added}], headers=ADMIN).json()["tokens_count"]
+            == 5
+        )
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             views = list(pool.map(lambda _: requests.post(f"{server.url}/tokens/get", headers=ADMIN).json(), range(40)))
         assert all(added in [entry["token"] for entry in view["tokens"]] for view in views)

@@ -1,16 +1,17 @@
 """`python -m tests.fake_cursor --host 127.0.0.1 --port 0 [--ready-file PATH]`: bind, print
 `fake-cursor listening on http://HOST:PORT`, serve until interrupted."""
+
 if __name__ == "__main__":
     from gevent import monkey
 
     monkey.patch_all()  # first, before anything imports socket or threading
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import resource  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import os
+import resource
+from pathlib import Path
 
-from tests.fake_cursor.server import make_server  # noqa: E402
+from tests.fake_cursor.server import make_server
 
 
 def raise_open_files_limit() -> None:
@@ -29,7 +30,9 @@ def write_ready_file(path: str, url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.fake_cursor", description="A strict fake of Cursor's chat service.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fake_cursor", description="A strict fake of Cursor's chat service."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", help="also write the URL here once listening")

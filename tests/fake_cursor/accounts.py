@@ -8,6 +8,7 @@ stripe profile on the API host. The account's kind comes from its user id:
   weird_plan           "ultra"      (an unknown membership: the profile must fail)
   anything else        free_trial   premium 3 of 150, 7 trial days left
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,12 +45,18 @@ def _bucket(used: int, limit: int | None) -> dict:
 
 def usage_body(kind: str) -> dict:
     premium, standard = {"free_exhausted": (50, 10), "free_standard_out": (0, 200), "pro": (120, 0)}.get(kind, (3, 1))
-    return {"gpt-4": _bucket(premium, 500 if kind == "pro" else 50 if kind.startswith("free") else 150),
-            "gpt-3.5-turbo": _bucket(standard, 200), "gpt-4-32k": _bucket(0, None), "startOfMonth": "2026-11-01T00:00:00.000Z"}
+    return {
+        "gpt-4": _bucket(premium, 500 if kind == "pro" else 50 if kind.startswith("free") else 150),
+        "gpt-3.5-turbo": _bucket(standard, 200),
+        "gpt-4-32k": _bucket(0, None),
+        "startOfMonth": "2026-11-01T00:00:00.000Z",
+    }
 
 
 def stripe_body(kind: str) -> dict:
-    membership = {"free_exhausted": "free", "free_standard_out": "free", "pro": "pro", "weird_plan": "ultra"}.get(kind, "free_trial")
+    membership = {"free_exhausted": "free", "free_standard_out": "free", "pro": "pro", "weird_plan": "ultra"}.get(
+        kind, "free_trial"
+    )
     body = {"membershipType": membership, "daysRemainingOnTrial": 7 if membership == "free_trial" else 0}
     if membership == "pro":
         body["paymentId"] = "cus_fake123"
@@ -75,5 +82,15 @@ def answer(request: Request) -> tuple[int, dict, str | None]:
     kind = _kind(query_user)
     if request.path == "/api/usage":
         return 200, usage_body(kind), None
-    return 200, {"email": f"{query_user}@example.com", "email_verified": True, "name": "Fake User",
-                 "sub": f"auth0|{query_user}", "updated_at": "2026-11-20T08:00:00.000Z", "picture": None}, None
+    return (
+        200,
+        {
+            "email": f"{query_user}@example.com",
+            "email_verified": True,
+            "name": "Fake User",
+            "sub": f"auth0|{query_user}",
+            "updated_at": "2026-11-20T08:00:00.000Z",
+            "picture": None,
+        },
+        None,
+    )

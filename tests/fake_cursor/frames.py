@@ -1,4 +1,5 @@
 """Building Cursor's response frames (PROTOCOL §2, §4) the way the real service sends them."""
+
 from __future__ import annotations
 
 import base64
@@ -73,7 +74,7 @@ def end_frame() -> bytes:
 
 def split_text(text: str, size: int = 3) -> list[str]:
     """Pieces of `size` characters: slicing a str never cuts a UTF-8 sequence."""
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def connect_code_for(error_name: str) -> str:
@@ -93,9 +94,18 @@ def error_payload(error_name: str, title: str, detail: str) -> dict:
         is_expected=True,
     )
     value = base64.b64encode(details.SerializeToString()).decode().rstrip("=")  # the service omits padding
-    debug = {"error": error_name, "details": {"title": title, "detail": detail, "isRetryable": False}, "isExpected": True}
-    return {"error": {"code": connect_code_for(error_name), "message": "Error",
-                      "details": [{"type": "aiserver.v1.ErrorDetails", "debug": debug, "value": value}]}}
+    debug = {
+        "error": error_name,
+        "details": {"title": title, "detail": detail, "isRetryable": False},
+        "isExpected": True,
+    }
+    return {
+        "error": {
+            "code": connect_code_for(error_name),
+            "message": "Error",
+            "details": [{"type": "aiserver.v1.ErrorDetails", "debug": debug, "value": value}],
+        }
+    }
 
 
 def end_of_stream(payload: dict, compress: bool = False) -> bytes:
@@ -135,6 +145,6 @@ def bomb_frame() -> bytes:
     parts = [deflater.compress(head)]
     block = b"x" * (1 << 20)
     for start in range(0, text_length, len(block)):
-        parts.append(deflater.compress(block[:min(len(block), text_length - start)]))
+        parts.append(deflater.compress(block[: min(len(block), text_length - start)]))
     parts.append(deflater.flush())
     return encode_frame(b"".join(parts), FLAG_COMPRESSED)

@@ -1,5 +1,6 @@
 """Running the fake from tests and benchmarks: `FakeCursor` starts `python -m tests.fake_cursor`
 as a subprocess; `make_chat_request_body` builds a valid chat request for tests of the fake."""
+
 from __future__ import annotations
 
 import select
@@ -35,7 +36,9 @@ class FakeCursor:
     def start(self, timeout: float = 15) -> FakeCursor:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.fake_cursor", "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,  # cwd: so that `tests.fake_cursor` imports
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,  # cwd: so that `tests.fake_cursor` imports
         )
         try:
             self.url = self._ready_url(time.monotonic() + timeout)
@@ -94,12 +97,19 @@ def make_chat_request_body(text: str, model: str = "gpt-4o", web: bool = False) 
 
     message = aiserver_pb2.GetChatRequest(
         explicit_context=aiserver_pb2.ExplicitContext(context="Respond in Chinese by default"),
-        request_id=str(uuid.uuid4()), conversation_id=str(uuid.uuid4()),
-        allow_long_file_scan=False, is_bash=False, can_handle_filenames_after_language_ids=True,
-        long_context_mode=False, is_eval=False, runnable_code_blocks=False, should_cache=False,
+        request_id=str(uuid.uuid4()),
+        conversation_id=str(uuid.uuid4()),
+        allow_long_file_scan=False,
+        is_bash=False,
+        can_handle_filenames_after_language_ids=True,
+        long_context_mode=False,
+        is_eval=False,
+        runnable_code_blocks=False,
+        should_cache=False,
     )
-    message.conversation.add(text=text, type=aiserver_pb2.ConversationMessage.MESSAGE_TYPE_HUMAN,
-                             bubble_id=str(uuid.uuid4()))
+    message.conversation.add(
+        text=text, type=aiserver_pb2.ConversationMessage.MESSAGE_TYPE_HUMAN, bubble_id=str(uuid.uuid4())
+    )
     message.model_details.model_name = model
     message.model_details.azure_state.SetInParent()  # present but empty, as Cursor expects
     if web:

@@ -1,5 +1,6 @@
 """One received HTTP request as the fake sees it: headers exactly as sent (WSGI's environ
 loses their case, and pywsgi drops Content-Length when the body is chunked), and the body."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

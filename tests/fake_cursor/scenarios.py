@@ -2,22 +2,31 @@
 message (README.md lists them). Each scenario is one small function that checks its argument
 and returns a Reply; its writes run only once the response has started, and every write is
 its own network write (one HTTP chunk)."""
+
 from __future__ import annotations
 
 import functools
 import math
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from app.cursor.framing import HEADER
 from app.cursor.proto import aiserver_pb2
 from tests.fake_cursor.accounts import user_id_of
 from tests.fake_cursor.frames import (
-    bomb_frame, content_start, end_frame, end_of_stream, error_enum, error_frame, message_frame, split_text,
-    text_frame, text_frames,
+    bomb_frame,
+    content_start,
+    end_frame,
+    end_of_stream,
+    error_enum,
+    error_frame,
+    message_frame,
+    split_text,
+    text_frame,
+    text_frames,
 )  # fmt: skip
 from tests.fake_cursor.wire import Reply, Wire
 
@@ -83,6 +92,7 @@ def scenario(name: str) -> Callable[[Scenario], Scenario]:
     def register(function: Scenario) -> Scenario:
         SCENARIOS[name] = function
         return function
+
     return register
 
 
@@ -93,7 +103,7 @@ def directive(text: str) -> Directive:
         return Directive("echo")
     if match.group("arg") is None:
         return Directive(match.group("name"))
-    return Directive(match.group("name"), match.group("arg"), text[match.start("arg"):])
+    return Directive(match.group("name"), match.group("arg"), text[match.start("arg") :])
 
 
 def account_directive(authorization: str | None) -> Directive | None:
@@ -104,6 +114,7 @@ def account_directive(authorization: str | None) -> Directive | None:
 
 # -- argument parsing ------------------------------------------------------------------------
 
+
 def _numbers(arg: str, *defaults: float) -> list:
     """ARG's ':'-separated values, each parsed like its default (int or float); missing ones
     take the default."""
@@ -111,7 +122,9 @@ def _numbers(arg: str, *defaults: float) -> list:
     if len(parts) > len(defaults):
         raise BadArgument(f"expected at most {len(defaults)} ':'-separated values, got {arg!r}")
     try:
-        values = [type(default)(part) for default, part in zip(defaults, parts)] + list(defaults[len(parts):])
+        values = [type(default)(part) for default, part in zip(defaults, parts, strict=False)] + list(
+            defaults[len(parts) :]
+        )
     except ValueError:
         raise BadArgument(f"not a number in {arg!r}") from None
     if not all(math.isfinite(value) and value >= 0 for value in values):
@@ -139,6 +152,7 @@ def _reply_with(text: str) -> list[bytes]:
 
 
 # -- normal answers --------------------------------------------------------------------------
+
 
 @scenario("echo")
 def echo(call: Call) -> Reply:
@@ -177,7 +191,7 @@ def unicode(call: Call) -> Reply:
     pieces = split_text(UNICODE_TEXT, 4)
     frames = [text_frame(piece, compress=index % 2 == 1) for index, piece in enumerate(pieces)]
     body = content_start() + b"".join(frames) + end_frame()
-    writes = [body[i:i + UNICODE_WRITE_BYTES] for i in range(0, len(body), UNICODE_WRITE_BYTES)]
+    writes = [body[i : i + UNICODE_WRITE_BYTES] for i in range(0, len(body), UNICODE_WRITE_BYTES)]
     return Reply(_paced(call.wire, writes, UNICODE_PAUSE))
 
 
@@ -186,18 +200,21 @@ def web(call: Call) -> Reply:
     citation = aiserver_pb2.StreamChatResponse()
     for url, title in WEB_REFERENCES:
         citation.web_citation.references.add(url=url, title=title)
-    return Reply([message_frame(citation, compress=True), content_start(), *text_frames(split_text(WEB_TEXT)),
-                  end_frame()])
+    return Reply(
+        [message_frame(citation, compress=True), content_start(), *text_frames(split_text(WEB_TEXT)), end_frame()]
+    )
 
 
 @scenario("prompt")
 def prompt(call: Call) -> Reply:
     filled = aiserver_pb2.StreamChatResponse(filled_prompt=FILLED_PROMPT)
-    return Reply([message_frame(filled, compress=True), content_start(), *text_frames(split_text(PROMPT_TEXT)),
-                  end_frame()])
+    return Reply(
+        [message_frame(filled, compress=True), content_start(), *text_frames(split_text(PROMPT_TEXT)), end_frame()]
+    )
 
 
 # -- errors ----------------------------------------------------------------------------------
+
 
 @scenario("error")
 def error(call: Call) -> Reply:
@@ -220,6 +237,7 @@ def error_nodetails(call: Call) -> Reply:
 
 # -- broken bodies ---------------------------------------------------------------------------
 
+
 @scenario("cut")
 def cut(call: Call) -> Reply:
     def writes() -> Iterator[bytes]:
@@ -227,6 +245,7 @@ def cut(call: Call) -> Reply:
         yield from text_frames(list(CUT_PIECES))
         call.wire.wait(CHUNK_PAUSE)  # let the client read the text before the connection goes
         call.wire.drop()
+
     return Reply(writes())
 
 
@@ -237,6 +256,7 @@ def cut_mid_frame(call: Call) -> Reply:
         yield HEADER.pack(0, CUT_MID_FRAME_PROMISED) + b"only part"
         call.wire.wait(CHUNK_PAUSE)
         call.wire.drop()
+
     return Reply(writes())
 
 
@@ -271,6 +291,7 @@ def huge_frame(call: Call) -> Reply:
 
 # -- timing ----------------------------------------------------------------------------------
 
+
 @scenario("slow_headers")
 def slow_headers(call: Call) -> Reply:
     [seconds] = _numbers(call.arg, 5.0)
@@ -278,6 +299,7 @@ def slow_headers(call: Call) -> Reply:
     def writes() -> Iterator[bytes]:
         call.wire.wait(seconds)  # pywsgi sends the headers with the first write, after this
         yield from _reply_with(SLOW_HEADERS_TEXT)
+
     return Reply(writes())
 
 
@@ -290,6 +312,7 @@ def slow_first_frame(call: Call) -> Reply:
         call.wire.wait(seconds)
         yield text_frame(LATE_TEXT)
         yield end_frame()
+
     return Reply(writes())
 
 
@@ -303,6 +326,7 @@ def silence(call: Call) -> Reply:
         call.wire.wait(seconds)
         yield text_frame(after)
         yield end_frame()
+
     return Reply(writes())
 
 
@@ -317,10 +341,12 @@ def ticks(call: Call) -> Reply:
             call.wire.wait(max(0.0, started + (index + 1) * interval_ms / 1000 - time.monotonic()))
             yield text_frame(f"tick {index} ")
         yield end_frame()
+
     return Reply(writes())
 
 
 # -- bulk ------------------------------------------------------------------------------------
+
 
 @functools.cache
 def capture_bytes() -> bytes:
@@ -334,7 +360,7 @@ def capture(call: Call) -> Reply:
     [size] = _numbers(call.arg, len(body))
     if size < 1:
         raise BadArgument("capture:CHUNK needs at least 1 byte per write")
-    return Reply([body[i:i + size] for i in range(0, len(body), size)])
+    return Reply([body[i : i + size] for i in range(0, len(body), size)])
 
 
 @scenario("big")
@@ -347,4 +373,5 @@ def big(call: Call) -> Reply:
         for start in range(0, frames, BIG_FRAMES_PER_WRITE):
             yield frame * min(BIG_FRAMES_PER_WRITE, frames - start)
         yield end_frame()
+
     return Reply(writes())

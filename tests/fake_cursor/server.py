@@ -1,13 +1,14 @@
 """The fake as a WSGI app on gevent.pywsgi: chat RPCs checked strictly and answered by scenario,
 the account endpoints, and a control API (`/__fake/...`) that shows tests what was sent."""
+
 from __future__ import annotations
 
 import collections
 import json
 import socket
 import time
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
-from typing import Callable, Iterable, Iterator
 
 from gevent.pywsgi import WSGIHandler, WSGIServer
 from google.protobuf.json_format import MessageToDict
@@ -36,9 +37,19 @@ class Recorder:
 
     def add(self, request: Request) -> dict:
         small = len(request.body) < BODY_HEX_LIMIT
-        record = {"path": request.path, "method": request.method, "query": request.query, "headers": request.headers,
-                  "body_length": len(request.body), "body_hex": request.body.hex() if small else None,
-                  "request": None, "present_fields": None, "accepted": False, "reason": None, "scenario": None}
+        record = {
+            "path": request.path,
+            "method": request.method,
+            "query": request.query,
+            "headers": request.headers,
+            "body_length": len(request.body),
+            "body_hex": request.body.hex() if small else None,
+            "request": None,
+            "present_fields": None,
+            "accepted": False,
+            "reason": None,
+            "scenario": None,
+        }
         self._records.append(record)
         return record
 
@@ -159,7 +170,7 @@ class Handler(WSGIHandler):
     """pywsgi's handler, also passing on what WSGI hides: the headers exactly as received and the
     socket (for the Wire)."""
 
-    def MessageClass(self, *args):  # noqa: N802 (pywsgi's name)
+    def MessageClass(self, *args):
         message = super().MessageClass(*args)
         # before pywsgi deletes Content-Length from a chunked request: the fake must see both
         self.raw_headers = list(message.items())

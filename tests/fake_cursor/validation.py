@@ -2,6 +2,7 @@
 the service answers: an HTTP error with a Connect JSON body (headers and framing, refused before
 the message is read), or an ERROR_BAD_REQUEST trailer in a 200 (a well-framed request that
 makes no sense)."""
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,9 @@ def check_route(request: Request) -> None:
 def check_http(request: Request) -> None:
     """Headers and body framing: what a Connect server refuses before reading the message."""
     if request.header("Content-Type") != CONNECT_PROTO:
-        raise Rejection(415, "invalid_argument", f"content type {request.header('Content-Type')!r} is not {CONNECT_PROTO}")
+        raise Rejection(
+            415, "invalid_argument", f"content type {request.header('Content-Type')!r} is not {CONNECT_PROTO}"
+        )
     if request.header("connect-protocol-version") != "1":
         raise Rejection(400, "invalid_argument", "connect-protocol-version must be 1")
     auth = request.header("Authorization") or ""
@@ -57,7 +60,11 @@ def check_http(request: Request) -> None:
     if not _valid_checksum(request.header("x-cursor-checksum") or ""):
         raise Rejection(400, "invalid_argument", "invalid checksum")
     if len(request.framing) != 1:
-        raise Rejection(400, "invalid_argument", f"body framing must be Content-Length or chunked, got {request.framing or 'neither'}")
+        raise Rejection(
+            400,
+            "invalid_argument",
+            f"body framing must be Content-Length or chunked, got {request.framing or 'neither'}",
+        )
 
 
 def _valid_checksum(checksum: str) -> bool:
@@ -72,18 +79,26 @@ def parse_message(body: bytes) -> aiserver_pb2.GetChatRequest:
         raise Rejection(400, "invalid_argument", f"body of {len(body)} bytes is not an envelope")
     flags, length = HEADER.unpack_from(body)
     if flags != 0 or length != len(body) - HEADER.size:
-        raise Rejection(400, "invalid_argument",
-                        f"expected one uncompressed envelope: flags {flags}, length {length}, body {len(body)} bytes")
+        raise Rejection(
+            400,
+            "invalid_argument",
+            f"expected one uncompressed envelope: flags {flags}, length {length}, body {len(body)} bytes",
+        )
     try:
-        return aiserver_pb2.GetChatRequest.FromString(body[HEADER.size:])
+        return aiserver_pb2.GetChatRequest.FromString(body[HEADER.size :])
     except DecodeError:
         raise Rejection(400, "invalid_argument", "envelope payload is not a GetChatRequest") from None
 
 
 def check_semantics(request: Request, message: aiserver_pb2.GetChatRequest) -> None:
     """What the service answers with an ERROR_BAD_REQUEST trailer."""
-    reason = (_conversation(message) or _model_and_ids(message) or _always_present(message)
-              or _use_web(message, web=CHAT_PATHS[request.path]) or _tracing_headers(request))
+    reason = (
+        _conversation(message)
+        or _model_and_ids(message)
+        or _always_present(message)
+        or _use_web(message, web=CHAT_PATHS[request.path])
+        or _tracing_headers(request)
+    )
     if reason:
         raise Rejection.bad_request(reason)
 

@@ -4,13 +4,14 @@ leaving, and a connection dropped without the terminating chunk.
 
 Under pywsgi every non-empty bytes object the reply yields is one chunk written with one
 sendall, so "one yield = one network write" holds, and tests can see each write as a chunk."""
+
 from __future__ import annotations
 
 import errno
 import socket
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import gevent
 from gevent import select

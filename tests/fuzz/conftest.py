@@ -4,6 +4,7 @@ OpenAPI description loaded by schemathesis, and a tally of every request sent.
 FUZZ_EXAMPLES sets how many examples hypothesis draws per route and generation mode (valid and
 deliberately invalid). The default keeps the test run short; the fuzz command in the README
 raises it to send more than 10,000 requests."""
+
 from __future__ import annotations
 
 import collections

@@ -1,6 +1,7 @@
 """Hostile input (issue #6 item 4): schemathesis generates valid and invalid requests for every
 route of /openapi.json and sends them to the gateway under real gunicorn. No answer may be an
 unplanned 5xx or carry a traceback, no request may hang, and the gateway must stay healthy."""
+
 from __future__ import annotations
 
 import itertools

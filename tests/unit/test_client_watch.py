@@ -1,5 +1,6 @@
 """The check that a streaming client left (app/blueprints/chat.py): it must work for any
 descriptor, since a worker holding 1000 streams hands out descriptors above select()'s 1023."""
+
 from __future__ import annotations
 
 import contextlib
@@ -33,7 +34,7 @@ def high_socket_pair():
 
 
 def test_a_client_still_there_is_not_gone_even_on_a_high_descriptor(high_socket_pair):
-    high, theirs = high_socket_pair
+    high, _theirs = high_socket_pair
     assert high.fileno() == HIGH_DESCRIPTOR
     assert client_watch(high)() is False
 

@@ -1,4 +1,5 @@
 """Timestamp header, hashes and checksums against the vectors (PROTOCOL §5.1–5.3)."""
+
 from __future__ import annotations
 
 import base64
@@ -45,8 +46,11 @@ def test_extract_time_vectors(case):
     assert checksum.checksum_kiloseconds(case["ts8"] + DEVICE) == case["kiloseconds"]
 
 
-@pytest.mark.parametrize("header", ["Jefp9nq", "Jefp9nq+A", "Jefp9n==", "Jefp9nq!", "AAAAAAAA"],
-                         ids=["short", "long", "padded", "bad-char", "bytes-do-not-repeat"])
+@pytest.mark.parametrize(
+    "header",
+    ["Jefp9nq", "Jefp9nq+A", "Jefp9n==", "Jefp9nq!", "AAAAAAAA"],
+    ids=["short", "long", "padded", "bad-char", "bytes-do-not-repeat"],
+)
 def test_strings_that_are_not_headers_decode_to_none(header):
     assert checksum.decode_tsheader(header) is None
 
@@ -61,15 +65,19 @@ def test_validate_vectors(case):
     assert checksum.is_valid_checksum(case["checksum"]) is case["valid"]
 
 
-@pytest.mark.parametrize("value,valid", [
-    ("Jefp9nq+" + DEVICE.upper() + "/" + MAC.upper(), True),
-    ("paaoq6+0" + DEVICE, True),  # an old time is fine: validation does not compare it with now
-    ("Jefp9nq-" + DEVICE + "/" + MAC, False),  # rc4 allows only the standard alphabet here
-    ("Jefp9nq+" + DEVICE[:-1] + "g", False),
-    ("Jefp9nq+" + DEVICE + "\n", False),
-    ("Jefp9nq+" + DEVICE + "/" + MAC + "0", False),
-    ("Jefp9nq+" + DEVICE[:-1], False),
-], ids=["upper-hex", "old-time", "url-safe-header", "non-hex", "newline", "138-chars", "71-chars"])
+@pytest.mark.parametrize(
+    "value,valid",
+    [
+        ("Jefp9nq+" + DEVICE.upper() + "/" + MAC.upper(), True),
+        ("paaoq6+0" + DEVICE, True),  # an old time is fine: validation does not compare it with now
+        ("Jefp9nq-" + DEVICE + "/" + MAC, False),  # rc4 allows only the standard alphabet here
+        ("Jefp9nq+" + DEVICE[:-1] + "g", False),
+        ("Jefp9nq+" + DEVICE + "\n", False),
+        ("Jefp9nq+" + DEVICE + "/" + MAC + "0", False),
+        ("Jefp9nq+" + DEVICE[:-1], False),
+    ],
+    ids=["upper-hex", "old-time", "url-safe-header", "non-hex", "newline", "138-chars", "71-chars"],
+)
 def test_validation_rules(value, valid):
     assert checksum.is_valid_checksum(value) is valid
 

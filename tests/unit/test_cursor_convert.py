@@ -1,4 +1,5 @@
 """OpenAI messages to GetChatRequest (PROTOCOL §3; vector `request`; SPEC rows 43, 44, 49, 50)."""
+
 from __future__ import annotations
 
 import itertools
@@ -46,7 +47,12 @@ def wire_tags(data: bytes) -> list[int]:
 
 
 def build(messages, **options) -> aiserver_pb2.GetChatRequest:
-    defaults = dict(model_name="gpt-4o", default_instructions="Respond in Chinese by default", web_search=False, slow_pool=False)
+    defaults = {
+        "model_name": "gpt-4o",
+        "default_instructions": "Respond in Chinese by default",
+        "web_search": False,
+        "slow_pool": False,
+    }
     return build_chat_request(messages, **{**defaults, **options})
 
 
@@ -57,10 +63,15 @@ def counter_ids():
 
 # -- the vector ------------------------------------------------------------------------------
 
+
 def test_request_vector_byte_for_byte():
     ids = iter(REQUEST["bubble_ids"] + [REQUEST["request_id"], REQUEST["conversation_id"]])
-    messages = [ChatMessage("system", "You are helpful"), ChatMessage("user", "hi"), ChatMessage("assistant", "hello"),
-                ChatMessage("user", "look @https://example.com/a please", (Image(bytes.fromhex("89504e470d0a1a0a"), 1, 1),))]
+    messages = [
+        ChatMessage("system", "You are helpful"),
+        ChatMessage("user", "hi"),
+        ChatMessage("assistant", "hello"),
+        ChatMessage("user", "look @https://example.com/a please", (Image(bytes.fromhex("89504e470d0a1a0a"), 1, 1),)),
+    ]
     request = build(messages, new_uuid=lambda: next(ids), link_base=65535)
     wire = request.SerializeToString()
     assert wire.hex() == REQUEST["proto_hex"]
@@ -89,6 +100,7 @@ def test_body_is_one_uncompressed_envelope():
 
 # -- fixed fields and proto3 presence (pitfall P2) ---------------------------------------------
 
+
 def test_false_optionals_are_on_the_wire():
     wire = build([ChatMessage("user", "hi")]).SerializeToString()
     # fields 13, 14 = false; 16 = true; 22, 24, 28, 29 = false
@@ -103,6 +115,7 @@ def test_model_details_name_and_empty_azure_state():
 
 
 # -- SPEC row 43: instructions -----------------------------------------------------------------
+
 
 def test_default_instructions_without_a_system_message():
     assert build([ChatMessage("user", "hi")]).explicit_context.context == "Respond in Chinese by default"
@@ -128,6 +141,7 @@ def test_an_empty_system_message_falls_back_to_the_default():
 
 # -- SPEC row 44: conversation shape -----------------------------------------------------------
 
+
 def shape(request: aiserver_pb2.GetChatRequest) -> list[tuple[int, str]]:
     return [(m.type, m.text) for m in request.conversation]
 
@@ -138,7 +152,11 @@ def test_two_assistant_messages_are_wrapped_in_empty_user_fillers():
 
 
 def test_two_user_messages_get_an_empty_assistant_between():
-    assert shape(build([ChatMessage("user", "u1"), ChatMessage("user", "u2")])) == [(HUMAN, "u1"), (AI, ""), (HUMAN, "u2")]
+    assert shape(build([ChatMessage("user", "u1"), ChatMessage("user", "u2")])) == [
+        (HUMAN, "u1"),
+        (AI, ""),
+        (HUMAN, "u2"),
+    ]
 
 
 def test_fillers_carry_only_type_and_bubble_id():
@@ -180,12 +198,15 @@ def test_echoed_web_references_are_stripped_only_from_plain_assistant_strings():
 
 # -- images ----------------------------------------------------------------------------------
 
+
 def test_images_of_user_and_assistant_messages_with_dimensions_only_when_both_known():
-    request = build([
-        ChatMessage("system", "s", (Image(b"sys", 1, 1),)),
-        ChatMessage("user", "u", (Image(b"one", 3, 2), Image(b"two"))),
-        ChatMessage("assistant", "a", (Image(b"three", 5, None),)),
-    ])
+    request = build(
+        [
+            ChatMessage("system", "s", (Image(b"sys", 1, 1),)),
+            ChatMessage("user", "u", (Image(b"one", 3, 2), Image(b"two"))),
+            ChatMessage("assistant", "a", (Image(b"three", 5, None),)),
+        ]
+    )
     user, assistant, _ = request.conversation
     assert [(i.data, i.HasField("dimension")) for i in user.images] == [(b"one", True), (b"two", False)]
     assert (user.images[0].dimension.width, user.images[0].dimension.height) == (3, 2)
@@ -194,6 +215,7 @@ def test_images_of_user_and_assistant_messages_with_dimensions_only_when_both_kn
 
 
 # -- SPEC row 49: external links -------------------------------------------------------------
+
 
 def test_an_at_url_becomes_an_external_link():
     request = build([ChatMessage("user", "read @https://example.com/x please")], link_base=7)
@@ -208,7 +230,10 @@ def test_only_http_urls_after_an_at_count_and_are_kept_as_written():
 
 def test_the_run_after_an_at_ends_at_any_unicode_whitespace():
     assert external_links("@https://a.com\u3000tail @https://b.com\u00a0x @https://c.com\tz") == [
-        "https://a.com", "https://b.com", "https://c.com"]
+        "https://a.com",
+        "https://b.com",
+        "https://c.com",
+    ]
 
 
 def test_the_run_after_an_at_is_consumed_even_when_it_is_not_a_url():
@@ -225,8 +250,13 @@ def test_unparseable_urls_are_not_links():
 
 
 def test_only_the_last_message_is_scanned():
-    request = build([ChatMessage("user", "@https://old.example"), ChatMessage("assistant", "ok @https://ai.example"),
-                     ChatMessage("user", "now @https://new.example")])
+    request = build(
+        [
+            ChatMessage("user", "@https://old.example"),
+            ChatMessage("assistant", "ok @https://ai.example"),
+            ChatMessage("user", "now @https://new.example"),
+        ]
+    )
     assert [link.url for link in request.external_links] == ["https://new.example"]
 
 
@@ -248,6 +278,7 @@ def test_link_base_is_random_by_default():
 
 # -- model, -online, slow pool, long context (SPEC row 50) -------------------------------------
 
+
 def test_online_suffix():
     assert web_search_model("gpt-4o-online") == ("gpt-4o", True)
     assert web_search_model("gpt-4o") == ("gpt-4o", False)
@@ -268,7 +299,12 @@ def test_slow_pool_is_true_or_absent():
 
 
 def test_long_context_mode():
-    assert LONG_CONTEXT_MODELS == {"gpt-4o-128k", "gemini-1.5-flash-500k", "claude-3-haiku-200k", "claude-3-5-sonnet-200k"}
+    assert LONG_CONTEXT_MODELS == {
+        "gpt-4o-128k",
+        "gemini-1.5-flash-500k",
+        "claude-3-haiku-200k",
+        "claude-3-5-sonnet-200k",
+    }
     for model in LONG_CONTEXT_MODELS:
         assert build([ChatMessage("user", "x")], model_name=model).long_context_mode
     plain = build([ChatMessage("user", "x")])

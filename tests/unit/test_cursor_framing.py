@@ -1,5 +1,6 @@
 """Connect framing: frames survive any read split, limits hold against a hostile upstream, and
 broken bodies are reported instead of silently truncated (PROTOCOL §2.1–2.4)."""
+
 from __future__ import annotations
 
 import gzip
@@ -25,7 +26,10 @@ MIXED_WIRE = [
 ]
 MIXED_BODY = b"".join(MIXED_WIRE)
 MIXED_FRAMES = [
-    Frame(0, b"plain"), Frame(FLAG_COMPRESSED, b"inflated " * 50), Frame(0, b""), Frame(0, "多字节".encode()),
+    Frame(0, b"plain"),
+    Frame(FLAG_COMPRESSED, b"inflated " * 50),
+    Frame(0, b""),
+    Frame(0, "多字节".encode()),
     Frame(FLAG_END_STREAM, b"{}"),
 ]
 
@@ -33,7 +37,7 @@ MIXED_FRAMES = [
 def feed_in_pieces(decoder: FrameDecoder, data: bytes, size: int) -> list[Frame]:
     frames = []
     for start in range(0, len(data), size):
-        frames += decoder.feed(data[start:start + size])
+        frames += decoder.feed(data[start : start + size])
     return frames
 
 
@@ -54,7 +58,7 @@ def test_a_split_anywhere_gives_the_same_frames(cut):
 def test_one_byte_at_a_time_gives_each_frame_exactly_at_its_last_byte():
     decoder, completed_at = FrameDecoder(), []
     for index in range(len(MIXED_BODY)):
-        completed_at += [index] * len(decoder.feed(MIXED_BODY[index:index + 1]))
+        completed_at += [index] * len(decoder.feed(MIXED_BODY[index : index + 1]))
     assert completed_at == [end - 1 for end in itertools.accumulate(map(len, MIXED_WIRE))]
 
 
@@ -126,12 +130,16 @@ def test_a_frame_at_the_size_limit_is_waited_for():
     assert decoder.feed(b"x") == [Frame(0, b"x" * 1024)]
 
 
-@pytest.mark.parametrize("payload,message", [
-    (b"not gzip at all", "invalid gzip"),
-    (gzip.compress(b"hello world" * 20)[:-12], "truncated gzip"),
-    (gzip.compress(b"one") + gzip.compress(b"two"), "after the gzip member"),
-    (gzip.compress(b"data") + b"\x00", "after the gzip member"),
-], ids=["garbage", "truncated-member", "two-members", "trailing-byte"])
+@pytest.mark.parametrize(
+    "payload,message",
+    [
+        (b"not gzip at all", "invalid gzip"),
+        (gzip.compress(b"hello world" * 20)[:-12], "truncated gzip"),
+        (gzip.compress(b"one") + gzip.compress(b"two"), "after the gzip member"),
+        (gzip.compress(b"data") + b"\x00", "after the gzip member"),
+    ],
+    ids=["garbage", "truncated-member", "two-members", "trailing-byte"],
+)
 def test_corrupted_gzip_payloads_are_reported(payload, message):
     with pytest.raises(ProtocolError, match=message):
         FrameDecoder().feed(encode_frame(payload, FLAG_COMPRESSED))

@@ -2,6 +2,7 @@
 
 Every image here is built by hand, byte by byte, so each header field under test is visible.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,6 +21,7 @@ def size_of(data: bytes) -> tuple[int | None, int | None]:
 
 
 # -- builders --------------------------------------------------------------------------------
+
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
@@ -95,6 +97,7 @@ def data_url(data: bytes, kind: str = "png") -> str:
 
 # -- formats and dimensions --------------------------------------------------------------------
 
+
 def test_format_is_sniffed_from_magic_bytes():
     assert [sniff_format(data) for data in (png(1, 1), jpeg(1, 1), vp8(1, 1), gif(1))] == ["png", "jpeg", "webp", "gif"]
     assert sniff_format(b"GIF87a" + b"\x00" * 7) == "gif"
@@ -152,6 +155,7 @@ def test_known_format_with_unreadable_dimensions_is_kept_without_them():
 
 # -- GIF frames ----------------------------------------------------------------------------------
 
+
 def test_gif_frames_are_counted_by_walking_blocks():
     assert [gif_frame_count(gif(count)) for count in (0, 1, 2, 3)] == [0, 1, 2, 3]
     assert gif(1).count(b"\x2c") > 1  # a byte search would miscount
@@ -163,7 +167,7 @@ def test_gif_without_global_colour_table():
 
 
 def test_animated_gif_is_refused():
-    with pytest.raises(ImageError, match="^animated GIF is not supported$"):
+    with pytest.raises(ImageError, match=r"^animated GIF is not supported$"):
         inspect_image(gif(2))
 
 
@@ -172,21 +176,25 @@ def test_gif_without_any_image_is_refused():
         inspect_image(gif(0))
 
 
-@pytest.mark.parametrize("data", [
-    gif(1)[:-1],  # no trailer
-    gif(1)[:-4],  # cut inside the image data
-    gif(1)[:12],  # cut inside the logical screen descriptor
-    gif(1)[:20],  # cut inside the global colour table / extension
-    b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x00\x00\x00" + b"\x99\x3b",  # unknown block
-    b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x00\x00\x00" + b"\x2c\x00\x00",  # short descriptor
-    b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x00\x00\x00" + b"\x21",  # extension without a label
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        gif(1)[:-1],  # no trailer
+        gif(1)[:-4],  # cut inside the image data
+        gif(1)[:12],  # cut inside the logical screen descriptor
+        gif(1)[:20],  # cut inside the global colour table / extension
+        b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x00\x00\x00" + b"\x99\x3b",  # unknown block
+        b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x00\x00\x00" + b"\x2c\x00\x00",  # short descriptor
+        b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x00\x00\x00" + b"\x21",  # extension without a label
+    ],
+)
 def test_corrupt_gif_is_refused(data):
-    with pytest.raises(ImageError, match="^corrupt GIF$"):
+    with pytest.raises(ImageError, match=r"^corrupt GIF$"):
         inspect_image(data)
 
 
 # -- unknown content ---------------------------------------------------------------------------
+
 
 def test_unknown_bytes_are_refused_whatever_the_declared_type():
     svg, _ = decode_data_url(data_url(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "png"), 1024)
@@ -202,6 +210,7 @@ def test_the_bytes_decide_the_format_not_the_declared_type():
 
 # -- data URLs -----------------------------------------------------------------------------------
 
+
 def test_data_url_is_decoded_with_its_lower_cased_declared_prefix():
     data, declared = decode_data_url("data:image/PNG;base64," + base64.b64encode(png(1, 1)).decode(), 1024)
     assert data == png(1, 1) and declared == "data:image/png;"
@@ -212,19 +221,22 @@ def test_declared_types_accepted(kind):
     assert decode_data_url(data_url(b"abc", kind), 1024)[0] == b"abc"
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("data:image/bmp;base64,AAAA", "^unsupported image type"),
-    ("data:image/svg+xml;base64,AAAA", "^unsupported image type"),
-    ("data:image/png,AAAA", "^not a base64 data URL$"),
-    ("data:image/png;base64,AAAA;base64,AAAA", "^not a base64 data URL$"),
-    ("data:image/png;base64,%%%%", "^not valid base64$"),
-    ("data:image/png;base64,AAA", "^not valid base64$"),  # missing padding
-    ("data:image/png;base64,AAAA=", "^not valid base64$"),  # excess padding
-    ("data:image/png;base64,AB==", "^not valid base64$"),  # non-zero trailing bits
-    ("data:image/png;base64,AA-_", "^not valid base64$"),  # URL-safe alphabet
-    ("data:image/png;base64,AAAA\nAAAA", "^not valid base64$"),  # line breaks
-    ("data:image/png;base64,AAAA é", "^not valid base64$"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("data:image/bmp;base64,AAAA", "^unsupported image type"),
+        ("data:image/svg+xml;base64,AAAA", "^unsupported image type"),
+        ("data:image/png,AAAA", "^not a base64 data URL$"),
+        ("data:image/png;base64,AAAA;base64,AAAA", "^not a base64 data URL$"),
+        ("data:image/png;base64,%%%%", "^not valid base64$"),
+        ("data:image/png;base64,AAA", "^not valid base64$"),  # missing padding
+        ("data:image/png;base64,AAAA=", "^not valid base64$"),  # excess padding
+        ("data:image/png;base64,AB==", "^not valid base64$"),  # non-zero trailing bits
+        ("data:image/png;base64,AA-_", "^not valid base64$"),  # URL-safe alphabet
+        ("data:image/png;base64,AAAA\nAAAA", "^not valid base64$"),  # line breaks
+        ("data:image/png;base64,AAAA é", "^not valid base64$"),
+    ],
+)
 def test_bad_data_urls_are_refused(url, reason):
     with pytest.raises(ImageError, match=reason):
         decode_data_url(url, 1024)
@@ -232,7 +244,7 @@ def test_bad_data_urls_are_refused(url, reason):
 
 def test_size_limit_on_the_decoded_bytes():
     assert len(decode_data_url(data_url(b"x" * 1024), 1024)[0]) == 1024
-    with pytest.raises(ImageError, match="^image is larger than 1024 bytes$"):
+    with pytest.raises(ImageError, match=r"^image is larger than 1024 bytes$"):
         decode_data_url(data_url(b"x" * 1025), 1024)
 
 

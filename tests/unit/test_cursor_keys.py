@@ -1,5 +1,6 @@
 """Dynamic keys, byte-compatible with the reference (PROTOCOL §7; vectors `key_base64`,
 `dynamic_key`)."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,7 +41,8 @@ def wire_tags(data: bytes) -> list[int]:
 
 
 VECTOR_OPTIONS = KeyOptions(
-    disable_vision=FIELDS["disable_vision"], enable_slow_pool=FIELDS["enable_slow_pool"],
+    disable_vision=FIELDS["disable_vision"],
+    enable_slow_pool=FIELDS["enable_slow_pool"],
     include_web_references=FIELDS["include_web_references"],
     usage_check=(FIELDS["usage_check_models"]["type"], tuple(FIELDS["usage_check_models"]["model_ids"])),
 )
@@ -85,7 +87,13 @@ def test_prefixes_and_garbage():
     key = build_key(TOKEN, CHECKSUM, KeyOptions(enable_slow_pool=False), prefix="ck-")
     assert key.startswith("ck-") and decode_key(key, prefix="ck-").options == KeyOptions(enable_slow_pool=False)
     assert decode_key(key) is None  # wrong prefix
-    for garbage in ("sk-", "sk-a", "sk-!!!!", "sk-" + encode_key_base64(b"\xff\xff\xff"), "sk-" + encode_key_base64(b"")):
+    for garbage in (
+        "sk-",
+        "sk-a",
+        "sk-!!!!",
+        "sk-" + encode_key_base64(b"\xff\xff\xff"),
+        "sk-" + encode_key_base64(b""),
+    ):
         assert decode_key(garbage) is None
 
 

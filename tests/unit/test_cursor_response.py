@@ -1,6 +1,7 @@
 """Decoding Cursor's responses into events: the real capture at any read split, the frame
 priority rules, end-of-stream handling, and Cursor's error reports mapped to statuses
 (PROTOCOL §2.5–2.8, §4.2; vectors `capture`, `error_trailer_synthetic`, `error_status_table`)."""
+
 from __future__ import annotations
 
 import base64
@@ -26,8 +27,13 @@ from tests.unit.vectors import CAPTURE_BYTES, VECTORS
 CAPTURE = VECTORS["capture"]
 TRAILER = VECTORS["error_trailer_synthetic"]
 # The names the vector's `rc4_events` uses for each event type.
-KIND = {TextDelta: "content", FilledPrompt: "debug", WebReferences: "webref", ContentStart: "content_start",
-        StreamEnd: "end"}
+KIND = {
+    TextDelta: "content",
+    FilledPrompt: "debug",
+    WebReferences: "webref",
+    ContentStart: "content_start",
+    StreamEnd: "end",
+}
 
 
 def decode(data: bytes, cuts: list[int]) -> list[Event]:
@@ -180,7 +186,7 @@ def test_a_data_frame_that_is_not_a_stream_chat_response_is_a_protocol_error():
         event_from_frame(Frame(0, b"\xff\xff\xff"))
 
 
-@pytest.mark.parametrize("payload", [b"{}", b'{"metadata":{"x-trace":["1"]}}', b' { } '])
+@pytest.mark.parametrize("payload", [b"{}", b'{"metadata":{"x-trace":["1"]}}', b" { } "])
 def test_every_end_of_stream_object_without_error_ends_the_stream(payload):
     assert ResponseDecoder().feed(encode_frame(payload, FLAG_END_STREAM)) == [StreamEnd()]
 
@@ -190,8 +196,11 @@ def test_a_compressed_end_of_stream_frame_is_inflated_first():
     assert ResponseDecoder().feed(frame) == [StreamEnd()]
 
 
-@pytest.mark.parametrize("payload", [b"nope", b"[]", b'"done"', b"\xff{}", b"[" * 100_000],
-                         ids=["not-json", "array", "string", "bad-utf8", "deep-nesting"])
+@pytest.mark.parametrize(
+    "payload",
+    [b"nope", b"[]", b'"done"', b"\xff{}", b"[" * 100_000],
+    ids=["not-json", "array", "string", "bad-utf8", "deep-nesting"],
+)
 def test_an_end_of_stream_frame_that_is_not_a_json_object_is_a_protocol_error(payload):
     with pytest.raises(ProtocolError, match="not a JSON object"):
         ResponseDecoder().feed(encode_frame(payload, FLAG_END_STREAM))
@@ -261,13 +270,17 @@ def test_without_custom_details_the_connect_code_is_the_label():
     assert (error.http_status, error.title, error.detail, error.label) == (403, None, None, "permission_denied")
 
 
-@pytest.mark.parametrize("error", [
-    {"code": "unavailable"},
-    {"code": "unavailable", "details": "not a list"},
-    {"code": "unavailable", "details": ["not an object"]},
-    {"code": "unavailable", "details": [{"value": "!!not base64!!"}]},
-    {"code": "unavailable", "details": [{"value": base64.b64encode(b"\x0a\xff").decode()}]},
-], ids=["no-details", "details-not-list", "detail-not-object", "bad-base64", "bad-protobuf"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"code": "unavailable"},
+        {"code": "unavailable", "details": "not a list"},
+        {"code": "unavailable", "details": ["not an object"]},
+        {"code": "unavailable", "details": [{"value": "!!not base64!!"}]},
+        {"code": "unavailable", "details": [{"value": base64.b64encode(b"\x0a\xff").decode()}]},
+    ],
+    ids=["no-details", "details-not-list", "detail-not-object", "bad-base64", "bad-protobuf"],
+)
 def test_undecodable_details_give_500_with_the_connect_code(error):
     mapped = upstream_error_from_connect_error(error)
     assert (mapped.http_status, mapped.connect_code) == (500, "unavailable")
@@ -292,10 +305,14 @@ def test_an_error_trailer_after_text_raises():
         decoder.feed(bytes.fromhex(TRAILER["frame_hex"]))
 
 
-@pytest.mark.parametrize("body", [
-    json.dumps(connect_error(aiserver_pb2.ErrorDetails(error=12), code="unauthenticated")).encode(),
-    json.dumps({"error": connect_error(aiserver_pb2.ErrorDetails(error=12), code="unauthenticated")}).encode(),
-], ids=["unary", "wrapped"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(connect_error(aiserver_pb2.ErrorDetails(error=12), code="unauthenticated")).encode(),
+        json.dumps({"error": connect_error(aiserver_pb2.ErrorDetails(error=12), code="unauthenticated")}).encode(),
+    ],
+    ids=["unary", "wrapped"],
+)
 def test_non_connect_bodies_holding_a_connect_error_are_mapped_like_trailers(body):
     error = upstream_error_from_body(401, "application/json", body)
     assert (error.http_status, error.connect_code) == (401, "unauthenticated")
@@ -327,10 +344,14 @@ def test_an_echoed_session_token_never_reaches_the_message():
     assert "eyJ" not in error.detail and "[redacted]" in error.detail
 
 
-@pytest.mark.parametrize("tail", [
-    encode_frame(b"x"),  # a whole frame
-    b"\x00\x00",  # part of a header
-], ids=["frame", "partial"])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        encode_frame(b"x"),  # a whole frame
+        b"\x00\x00",  # part of a header
+    ],
+    ids=["frame", "partial"],
+)
 def test_anything_after_the_end_of_the_stream_is_a_protocol_error(tail):
     end = encode_frame(b"{}", FLAG_END_STREAM)
     with pytest.raises(ProtocolError, match="after the end"):

@@ -1,5 +1,6 @@
 """Session tokens: shape, validation, user id, cookie, prefixes and bearer splitting
 (PROTOCOL §5.4, SPEC §7.1, vectors `jwt` and `bearer_parse`)."""
+
 from __future__ import annotations
 
 import base64
@@ -58,17 +59,49 @@ def test_tokens_outside_their_lifetime_are_refused(now):
     assert st.validate_token(JWT["token"], now=now) is None
 
 
-@pytest.mark.parametrize("token", [
-    "a.b", "x.y.z", f"{JWT['token']}.extra",
-    token_with(iss="https://evil.example"), token_with(aud="x"), token_with(scope="openid"),
-    token_with(randomness="not-random"), token_with(randomness="0e8ef0c6-f6f8-4e0"),
-    token_with(randomness="0e8ef0c6f-6f8-4e08"),
-    token_with(exp=True), token_with(exp="4328899200"), token_with(exp=4328899200.0),
-    token_with(time=1736899200), token_with(time="-5"), token_with(time=""), token_with(time="١٢٣"),
-    token_with(sub=None), token_with(aud=None),
-], ids=["two-parts", "bad-header", "four-parts", "issuer", "audience", "scope", "randomness", "randomness-short",
-        "randomness-hyphen-misplaced", "exp-bool", "exp-string", "exp-float", "time-number", "time-negative",
-        "time-empty", "time-arabic-digits", "no-sub", "no-aud"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b",
+        "x.y.z",
+        f"{JWT['token']}.extra",
+        token_with(iss="https://evil.example"),
+        token_with(aud="x"),
+        token_with(scope="openid"),
+        token_with(randomness="not-random"),
+        token_with(randomness="0e8ef0c6-f6f8-4e0"),
+        token_with(randomness="0e8ef0c6f-6f8-4e08"),
+        token_with(exp=True),
+        token_with(exp="4328899200"),
+        token_with(exp=4328899200.0),
+        token_with(time=1736899200),
+        token_with(time="-5"),
+        token_with(time=""),
+        token_with(time="١٢٣"),
+        token_with(sub=None),
+        token_with(aud=None),
+    ],
+    ids=[
+        "two-parts",
+        "bad-header",
+        "four-parts",
+        "issuer",
+        "audience",
+        "scope",
+        "randomness",
+        "randomness-short",
+        "randomness-hyphen-misplaced",
+        "exp-bool",
+        "exp-string",
+        "exp-float",
+        "time-number",
+        "time-negative",
+        "time-empty",
+        "time-arabic-digits",
+        "no-sub",
+        "no-aud",
+    ],
+)
 def test_malformed_tokens_are_refused(token):
     assert st.validate_token(token, now=ISSUED + 10) is None
 
@@ -102,10 +135,18 @@ def test_usage_cookie_of_an_unparsable_token_has_an_empty_user_id():
     assert st.usage_cookie("not-a-jwt") == "WorkosCursorSessionToken=%3A%3Anot-a-jwt"
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("user_1%3A%3AeyJ.a.b", "eyJ.a.b"), ("user_1::eyJ.a.b", "eyJ.a.b"), ("eyJ.a.b", "eyJ.a.b"),
-    ("a:b%3Ac", "c"), ("a%3Ab:c", "c"), ("user_1%3a%3aeyJ.a.b", "user_1%3a%3aeyJ.a.b"),
-], ids=["encoded", "colons", "bare", "encoded-last", "colon-last", "lowercase-not-matched"])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("user_1%3A%3AeyJ.a.b", "eyJ.a.b"),
+        ("user_1::eyJ.a.b", "eyJ.a.b"),
+        ("eyJ.a.b", "eyJ.a.b"),
+        ("a:b%3Ac", "c"),
+        ("a%3Ab:c", "c"),
+        ("user_1%3a%3aeyJ.a.b", "user_1%3a%3aeyJ.a.b"),
+    ],
+    ids=["encoded", "colons", "bare", "encoded-last", "colon-last", "lowercase-not-matched"],
+)
 def test_prefix_stripping_takes_the_later_separator(value, expected):
     assert st.strip_token_prefix(value) == expected
 

@@ -1,6 +1,7 @@
 """The fake refuses what Cursor refuses and sends exactly what each scenario promises: a fake
 that accepts anything proves nothing. Everything goes over the wire to a FakeCursor subprocess;
 responses are decoded here with struct and gzip, not with the gateway's decoder."""
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,8 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,9 +26,9 @@ from app.cursor.proto import aiserver_pb2
 from tests.fake_cursor import scenarios
 from tests.fake_cursor.frames import BOMB_INFLATED_BYTES, error_frame
 from tests.fake_cursor.harness import ROOT, FakeCursor, make_chat_request_body
+from tests.fake_cursor.request import Request
 from tests.fake_cursor.server import Recorder
 from tests.fake_cursor.validation import ALWAYS_PRESENT, CHAT_PATH, WEB_PATH
-from tests.fake_cursor.request import Request
 from tests.unit.vectors import CAPTURE_BYTES, VECTORS
 
 CONNECT = "application/connect+proto"
@@ -50,9 +51,11 @@ def cursor(fake_service: FakeCursor) -> FakeCursor:
 
 # -- talking to the fake -------------------------------------------------------------------
 
+
 @dataclass
 class Raw:
     """A response as it came off the socket: each chunk of the chunked body is one server write."""
+
     status: int
     headers: dict[str, str]  # names lower-cased
     chunks: list[bytes]
@@ -91,7 +94,7 @@ def parse_response(data: bytes) -> Raw:
             terminated = True
             break
         chunks.append(after[:size])  # shorter than `size` when cut inside the chunk
-        rest = after[size + 2:]
+        rest = after[size + 2 :]
     return Raw(int(status_line.split()[1]), headers, chunks, terminated)
 
 
@@ -111,8 +114,9 @@ def chat_raw(fake: FakeCursor, text: str, *, path: str = CHAT_PATH, framing: str
     return exchange(fake.url, encode_request(fake.url, path, body, headers, framing))
 
 
-def post(fake: FakeCursor, body: bytes, headers: dict[str, str], path: str = CHAT_PATH, method: str = "POST",
-         **options) -> requests.Response:
+def post(
+    fake: FakeCursor, body: bytes, headers: dict[str, str], path: str = CHAT_PATH, method: str = "POST", **options
+) -> requests.Response:
     return requests.request(method, fake.url + path, data=body, headers=headers, timeout=10, **options)
 
 
@@ -123,12 +127,13 @@ def only_record(fake: FakeCursor) -> dict:
 
 # -- decoding what came back -----------------------------------------------------------------
 
+
 def frames_of(body: bytes, inflate: bool = True) -> list[tuple[int, bytes]]:
     """(flags, payload) per envelope; gzip payloads inflated. The body must hold whole frames."""
     frames, offset = [], 0
     while offset < len(body):
         flags, length = struct.unpack_from(">BI", body, offset)
-        payload = body[offset + 5:offset + 5 + length]
+        payload = body[offset + 5 : offset + 5 + length]
         assert len(payload) == length, "truncated frame"
         frames.append((flags, gzip.decompress(payload) if inflate and flags & 1 else payload))
         offset += 5 + length
@@ -166,6 +171,7 @@ CONTENT_START = struct.pack(">BI", 0, 0)
 
 # -- starting, health, control API -----------------------------------------------------------
 
+
 def test_ready_line_and_health(cursor):
     assert urlsplit(cursor.url).hostname == "127.0.0.1" and urlsplit(cursor.url).port
     health = requests.get(f"{cursor.url}/__fake/health", timeout=10).json()
@@ -174,8 +180,12 @@ def test_ready_line_and_health(cursor):
 
 def test_ready_file_gets_the_url(tmp_path):
     ready = tmp_path / "ready"
-    process = subprocess.Popen([sys.executable, "-m", "tests.fake_cursor", "--host", "127.0.0.1", "--port", "0",
-                                "--ready-file", str(ready)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_cursor", "--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline().strip()
         assert line.startswith("fake-cursor listening on http://127.0.0.1:")
@@ -204,6 +214,7 @@ def test_records_are_bounded_oldest_dropped():
 
 # -- a valid request -------------------------------------------------------------------------
 
+
 def test_valid_request_is_accepted_and_recorded(cursor):
     body, headers = make_chat_request_body("hello")
     response = post(cursor, body, headers)
@@ -220,16 +231,28 @@ def test_valid_request_is_accepted_and_recorded(cursor):
     assert record["body_hex"] == body.hex() and record["body_length"] == len(body)
     assert record["request"]["conversation"][0]["text"] == "hello"
     assert record["request"]["model_details"] == {"model_name": "gpt-4o", "azure_state": {}}
-    assert record["present_fields"] == ["conversation", "explicit_context", "model_details", "request_id",
-                                        "allow_long_file_scan", "is_bash", "conversation_id",
-                                        "can_handle_filenames_after_language_ids", "long_context_mode", "is_eval",
-                                        "runnable_code_blocks", "should_cache"]
+    assert record["present_fields"] == [
+        "conversation",
+        "explicit_context",
+        "model_details",
+        "request_id",
+        "allow_long_file_scan",
+        "is_bash",
+        "conversation_id",
+        "can_handle_filenames_after_language_ids",
+        "long_context_mode",
+        "is_eval",
+        "runnable_code_blocks",
+        "should_cache",
+    ]
 
 
 def test_web_request_is_accepted_on_stream_chat_web(cursor):
     assert trailer(frames_of(chat_raw(cursor, "hi", path=WEB_PATH).body)) == {}
     record = only_record(cursor)
-    assert record["accepted"] and record["request"]["use_web"] == "full_search" and "use_web" in record["present_fields"]
+    assert (
+        record["accepted"] and record["request"]["use_web"] == "full_search" and "use_web" in record["present_fields"]
+    )
 
 
 def test_short_checksum_form_is_accepted(cursor):
@@ -261,6 +284,7 @@ def test_images_are_recorded_as_base64(cursor):
 
 
 # -- refused at the HTTP level ---------------------------------------------------------------
+
 
 def reframe(request: aiserver_pb2.GetChatRequest) -> bytes:
     payload = request.SerializeToString()
@@ -302,8 +326,9 @@ HTTP_REJECTIONS: list[tuple[str, Change, int, str, str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("change,status,code,reason", [case[1:] for case in HTTP_REJECTIONS],
-                         ids=[case[0] for case in HTTP_REJECTIONS])
+@pytest.mark.parametrize(
+    "change,status,code,reason", [case[1:] for case in HTTP_REJECTIONS], ids=[case[0] for case in HTTP_REJECTIONS]
+)
 def test_http_level_rejections(cursor, change, status, code, reason):
     body, headers, *where = change(*make_chat_request_body("hi"))
     response = post(cursor, body, headers, *where)
@@ -327,11 +352,13 @@ def test_body_framing_must_be_exactly_one_of_length_or_chunked(cursor, framing):
 
 # -- refused with an ERROR_BAD_REQUEST trailer -----------------------------------------------
 
+
 def edit(change: Callable[[aiserver_pb2.GetChatRequest], object]) -> Change:
     def apply(body: bytes, headers: dict) -> tuple:
         request = aiserver_pb2.GetChatRequest.FromString(body[5:])
         change(request)
         return reframe(request), headers
+
     return apply
 
 
@@ -375,8 +402,9 @@ def assert_bad_request_trailer(response: requests.Response) -> str:
     return details.details.detail
 
 
-@pytest.mark.parametrize("change,reason", [case[1:] for case in SEMANTIC_REJECTIONS],
-                         ids=[case[0] for case in SEMANTIC_REJECTIONS])
+@pytest.mark.parametrize(
+    "change,reason", [case[1:] for case in SEMANTIC_REJECTIONS], ids=[case[0] for case in SEMANTIC_REJECTIONS]
+)
 def test_semantic_rejections_answer_with_a_bad_request_trailer(cursor, change, reason):
     body, headers = change(*make_chat_request_body("hi"))
     detail = assert_bad_request_trailer(post(cursor, body, headers))
@@ -398,6 +426,7 @@ def test_stream_chat_web_needs_full_search(cursor, use_web):
 
 # -- choosing a scenario ---------------------------------------------------------------------
 
+
 def test_directive_is_the_first_fake_token_anywhere_in_the_message(cursor):
     frames = frames_of(chat_raw(cursor, "please fake:text:Hi you, then fake:oneshot").body)
     assert texts(frames) == ["Hi", " you,", " then", " fake:oneshot"]  # text: takes the rest of the message
@@ -413,18 +442,21 @@ def test_directive_only_in_the_last_user_message(cursor):
     assert texts(frames_of(post(cursor, reframe(request), headers).content)) == ["Ech", "o: ", "pla", "in"]
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("fake:nope", "unknown fake scenario"),
-    ("fake:ticks:x", "not a number"),
-    ("fake:ticks:1:2:3", "at most 2"),
-    ("fake:slow_headers:-1", "not negative"),
-    ("fake:error", "not an ErrorDetails"),
-    ("fake:error:ERROR_NOPE", "not an ErrorDetails"),
-    ("fake:error:ERROR_BAD_API_KEY:zip", "gzip"),
-    ("fake:http_error:200", "error status"),
-    ("fake:capture:0", "at least 1"),
-    ("fake:text:", "WORDS"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("fake:nope", "unknown fake scenario"),
+        ("fake:ticks:x", "not a number"),
+        ("fake:ticks:1:2:3", "at most 2"),
+        ("fake:slow_headers:-1", "not negative"),
+        ("fake:error", "not an ErrorDetails"),
+        ("fake:error:ERROR_NOPE", "not an ErrorDetails"),
+        ("fake:error:ERROR_BAD_API_KEY:zip", "gzip"),
+        ("fake:http_error:200", "error status"),
+        ("fake:capture:0", "at least 1"),
+        ("fake:text:", "WORDS"),
+    ],
+)
 def test_directives_the_fake_cannot_follow_are_bad_requests(cursor, text, reason):
     body, headers = make_chat_request_body(text)
     detail = assert_bad_request_trailer(post(cursor, body, headers))
@@ -442,6 +474,7 @@ def test_failing_accounts_always_answer_their_error(cursor):
 
 
 # -- what each scenario sends ----------------------------------------------------------------
+
 
 def test_text_sends_one_frame_per_word_each_in_its_own_write(cursor):
     raw = chat_raw(cursor, "fake:text:A B C")
@@ -480,8 +513,12 @@ def test_unicode_cuts_characters_and_gzip_members_across_writes(cursor):
         spans.append((offset, offset + 5 + len(payload), flags))
         offset += 5 + len(payload)
     boundaries = [sum(len(chunk) for chunk in raw.chunks[:i]) for i in range(1, len(raw.chunks))]
-    split_chars = [b for b in boundaries for start, end, flags in spans
-                   if flags == 0 and start + 5 < b < end and body[b] & 0xC0 == 0x80]  # a UTF-8 continuation byte
+    split_chars = [
+        b
+        for b in boundaries
+        for start, end, flags in spans
+        if flags == 0 and start + 5 < b < end and body[b] & 0xC0 == 0x80
+    ]  # a UTF-8 continuation byte
     split_gzip = [b for b in boundaries for start, end, flags in spans if flags == 1 and start + 5 < b < end]
     assert split_chars and split_gzip
 
@@ -501,15 +538,18 @@ def test_prompt_frame_comes_gzipped_before_the_text(cursor):
     assert "".join(texts(frames)) == scenarios.PROMPT_TEXT
 
 
-@pytest.mark.parametrize("name,code", [
-    ("ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", "resource_exhausted"),
-    ("ERROR_FREE_USER_USAGE_LIMIT", "resource_exhausted"),
-    ("ERROR_NOT_LOGGED_IN", "permission_denied"),
-    ("ERROR_BAD_API_KEY", "unauthenticated"),
-    ("ERROR_AUTH_TOKEN_EXPIRED", "unauthenticated"),
-    ("ERROR_BAD_MODEL_NAME", "invalid_argument"),
-    ("ERROR_OPENAI", "internal"),
-])
+@pytest.mark.parametrize(
+    "name,code",
+    [
+        ("ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", "resource_exhausted"),
+        ("ERROR_FREE_USER_USAGE_LIMIT", "resource_exhausted"),
+        ("ERROR_NOT_LOGGED_IN", "permission_denied"),
+        ("ERROR_BAD_API_KEY", "unauthenticated"),
+        ("ERROR_AUTH_TOKEN_EXPIRED", "unauthenticated"),
+        ("ERROR_BAD_MODEL_NAME", "invalid_argument"),
+        ("ERROR_OPENAI", "internal"),
+    ],
+)
 @pytest.mark.parametrize("compressed", [False, True])
 def test_error_is_an_immediate_connect_error_trailer(cursor, name, code, compressed):
     raw = chat_raw(cursor, f"fake:error:{name}" + (":gzip" if compressed else ""))
@@ -522,8 +562,11 @@ def test_error_is_an_immediate_connect_error_trailer(cursor, name, code, compres
     details = error_details(end)
     assert aiserver_pb2.ErrorDetails.Error.Name(details.error) == name and details.is_expected
     assert details.details.title == scenarios.ERROR_TITLE and details.details.detail
-    assert entry["debug"] == {"error": name, "isExpected": True, "details": {
-        "title": details.details.title, "detail": details.details.detail, "isRetryable": False}}
+    assert entry["debug"] == {
+        "error": name,
+        "isExpected": True,
+        "details": {"title": details.details.title, "detail": details.details.detail, "isRetryable": False},
+    }
 
 
 def test_error_trailer_is_byte_exact_with_the_protocol_vector():
@@ -558,7 +601,7 @@ def test_cut_mid_frame_promises_more_than_it_sends(cursor):
     assert not raw.terminated
     first, rest = raw.chunks
     assert texts(frames_of(first)) == ["Whole frame. "]
-    flags, length = struct.unpack_from(">BI", rest)
+    _flags, length = struct.unpack_from(">BI", rest)
     assert length == scenarios.CUT_MID_FRAME_PROMISED and len(rest) - 5 < length
 
 
@@ -669,6 +712,7 @@ def test_ticks_come_at_the_interval(cursor):
 
 
 # -- many at once ----------------------------------------------------------------------------
+
 
 def test_a_thousand_concurrent_slow_streams(cursor):
     streams, pause = 1000, 1.0

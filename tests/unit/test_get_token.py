@@ -1,4 +1,5 @@
 """The get-token command against a real SQLite database laid out like Cursor's (SPEC §16)."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,9 @@ from tests.support import ROOT
 
 def run(home) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "app.tools.get_token"], env=env, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "app.tools.get_token"], env=env, capture_output=True, text=True, timeout=30
+    )
 
 
 def test_prints_the_signed_in_token(tmp_path):

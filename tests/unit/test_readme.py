@@ -1,4 +1,5 @@
 """The README's two commands are the ones a newcomer copies: keep them true."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Environment parsing (SPEC §3; decisions D11, D17, D22, D24): every rule, table-driven."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,10 +56,18 @@ def test_an_empty_environment_gives_the_documented_defaults():
     s = settings()
     assert s == Settings()
     assert (s.port, s.auth_token, s.route_prefix, s.shared_token, s.token_list_file) == (3000, None, "", "", ".tokens")
-    assert (s.vision_ability, s.usage_check, s.proxies) == (VisionAbility.BASE64, UsageRule("default"), ProxySetting("system"))
+    assert (s.vision_ability, s.usage_check, s.proxies) == (
+        VisionAbility.BASE64,
+        UsageRule("default"),
+        ProxySetting("system"),
+    )
     assert (s.token_delimiter, s.use_comma_delimiter, s.key_prefix) == (",", False, "sk-")
     assert (s.request_body_limit_bytes, s.request_logs_limit, s.service_timeout) == (2 * MIB, 100, 30)
-    assert (s.default_instructions, s.debug_log_file, s.data_dir) == ("Respond in Chinese by default", "debug.log", "./data")
+    assert (s.default_instructions, s.debug_log_file, s.data_dir) == (
+        "Respond in Chinese by default",
+        "debug.log",
+        "./data",
+    )
     assert (s.cursor_api2_base_url, s.cursor_web_base_url) == ("https://api2.cursor.sh", "https://www.cursor.com")
     assert (s.store_url, s.web_concurrency, s.max_token_retries, s.image_max_bytes) == (None, None, 2, 20971520)
     assert (s.sse_keepalive_seconds, s.stream_idle_timeout, s.image_fetch_timeout) == (15, 300, 15)
@@ -278,7 +287,13 @@ def test_bad_values_are_refused_naming_the_variable(name, value, message):
 
 def test_every_problem_is_reported_at_once():
     lines = problems(ROUTE_PREFIX="x", PORT="0", AUTH_TOKEN=" ", STORE_URL="mysql://db", STREAM_IDLE_TIMEOUT="-3")
-    assert [line.split()[0] for line in lines] == ["PORT", "AUTH_TOKEN", "ROUTE_PREFIX", "STORE_URL", "STREAM_IDLE_TIMEOUT"]
+    assert [line.split()[0] for line in lines] == [
+        "PORT",
+        "AUTH_TOKEN",
+        "ROUTE_PREFIX",
+        "STORE_URL",
+        "STREAM_IDLE_TIMEOUT",
+    ]
 
 
 def test_settings_error_is_a_value_error():

@@ -1,9 +1,10 @@
 """The store, against each backend (SQLite in DATA_DIR, a real redis-server): counters and
 documents shared across processes, the log ring, and STORE_URL handling."""
+
 from __future__ import annotations
 
 import multiprocessing
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -71,7 +72,12 @@ def test_log_ring_keeps_the_newest_with_increasing_ids(reopen):
     assert [e["id"] for e in store.log_entries()] == [2, 3]
     store.log_update(3, {"timing": {"total": 1.5}, "status": "success"})
     store.log_update(3, {"timing": {"first": 0.5}})
-    assert store.log_entries()[-1] == {"id": 3, "model": "m2", "timing": {"total": 1.5, "first": 0.5}, "status": "success"}
+    assert store.log_entries()[-1] == {
+        "id": 3,
+        "model": "m2",
+        "timing": {"total": 1.5, "first": 0.5},
+        "status": "success",
+    }
     store.log_update(99, {"status": "gone"})  # rotated out: ignored
     assert [e["id"] for e in store.log_entries()] == [2, 3]
     store.close()
@@ -84,7 +90,7 @@ def test_log_update_is_a_merge_patch(reopen):
     log_id = store.log_append({"a": {"b": 1, "c": 2}, "gone": True, "attempts": []}, limit=10)
     store.log_update(log_id, {"a": {"b": None, "d": [1]}, "gone": None, "attempts": [{"token": "x"}]})
     assert store.log_entries() == [{"id": log_id, "a": {"c": 2, "d": [1]}, "attempts": [{"token": "x"}]}]
-    assert list(store.log_entries()[0])[0] == "id"
+    assert next(iter(store.log_entries()[0])) == "id"
 
 
 def test_a_smaller_limit_after_a_restart_trims_the_older_entries(reopen):

@@ -1,4 +1,5 @@
 """The .tokens file: normalisation (SPEC §7.2, row 65–66), order (D9), atomic writes."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The token pool's hot path: a successful chat on a healthy token costs no second read of the
 whole token list (it grows with the pool and its profiles), yet an "ok" still heals a token
 that had a health record."""
+
 from __future__ import annotations
 
 from app.services.token_health import Verdict

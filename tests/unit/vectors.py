@@ -1,4 +1,5 @@
 """The captured vectors in shared/vectors (the repo is cloned beside shared/, here and in CI)."""
+
 from __future__ import annotations
 
 import json
