@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import errors
+from app.cursor.messages import Role
 from app.json_body import expect, shape_error
 from app.settings import MODEL_IDS
 
-ROLE_ALIASES = {
+ROLE_ALIASES: dict[str, Role] = {
     "system": "system",
     "developer": "system",
     "user": "user",
@@ -37,7 +38,7 @@ class ImageRef:
 
 @dataclass(frozen=True, slots=True)
 class RequestMessage:
-    role: str  # canonical: system / user / assistant
+    role: Role  # canonical
     text: str
     plain_string: bool
     images: tuple[ImageRef, ...]

@@ -14,7 +14,7 @@ from app.settings import MODEL_IDS, VERSION
 
 _STRING = {"type": "string"}
 _BOOL = {"type": "boolean"}
-_ADMIN = [{"bearer": []}]
+_ADMIN: list[dict] = [{"bearer": []}]
 _OPEN: list[dict] = []
 
 

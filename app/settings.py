@@ -172,7 +172,10 @@ class ProxySetting:
     @property
     def canonical(self) -> str:
         """The string `/config` shows and accepts back: "" for no proxy, "system", or the URL."""
-        return self.url if self.mode == "url" else {"none": "", "system": "system"}[self.mode]
+        if self.mode == "url":
+            assert self.url is not None  # __post_init__ holds it
+            return self.url
+        return {"none": "", "system": "system"}[self.mode]
 
     @classmethod
     def parse(cls, value: str) -> ProxySetting:

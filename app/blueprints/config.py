@@ -98,7 +98,7 @@ def _parse(body: Any) -> ConfigRequest:
 
 
 def config_data(config: RuntimeConfig, page: dict | None) -> dict:
-    usage = {"type": config.usage_check.kind}
+    usage: dict[str, str] = {"type": config.usage_check.kind}
     if config.usage_check.kind == "list":
         usage["content"] = ",".join(config.usage_check.models)
     data = {

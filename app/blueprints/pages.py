@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 import markdown
-from flask import Blueprint, Response, redirect, render_template
+from flask import Blueprint, Response, render_template
 
 from app.blueprints import gateway, text_response
 from app.services.pages import PAGE_PATHS
@@ -38,9 +38,7 @@ def overridden(path: str) -> Response | None:
 
 
 def _empty_redirect(location: str) -> Response:
-    response = redirect(location, code=307)
-    response.set_data(b"")
-    return response
+    return Response(b"", status=307, headers={"Location": location})
 
 
 @bp.get("/")

@@ -57,6 +57,7 @@ def basic_calibration(token: str | None) -> Response:
     except ApiError:
         return json_response({"status": "error", "message": "无效令牌或无效校验和"})
     claims = parse_claims(credential.token)
+    assert claims is not None  # direct_credential accepted it
     return json_response(
         {
             "status": "success",

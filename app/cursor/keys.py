@@ -77,7 +77,7 @@ def build_key(token: str, checksum: str, options: KeyOptions, prefix: str = "sk-
     if options.usage_check is not None:
         kind, models = options.usage_check
         config.usage_check_models.SetInParent()  # present even for TYPE_DEFAULT
-        config.usage_check_models.type = kind
+        config.usage_check_models.type = kind  # type: ignore[assignment]  # an enum value
         if kind == USAGE_CUSTOM:
             config.usage_check_models.model_ids.extend(models)
     return prefix + encode_key_base64(config.SerializeToString())

@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 
 from google.protobuf.message import DecodeError
 
@@ -25,7 +26,14 @@ _STATUS_BY_ERROR: dict[str, int] = {
             "CLAUDE_IMAGE_TOO_LARGE",
             "BAD_REQUEST",
         ),
-        401: ("BAD_API_KEY", "INVALID_AUTH_ID", "AUTH_TOKEN_NOT_FOUND", "AUTH_TOKEN_EXPIRED", "UNAUTHORIZED"),
+        401: (
+            "BAD_API_KEY",
+            "INVALID_AUTH_ID",
+            "AUTH_TOKEN_NOT_FOUND",
+            "AUTH_TOKEN_EXPIRED",
+            "UNAUTHORIZED",
+            "BAD_USER_API_KEY",  # newer than rc4 (PROTOCOL_AGENT §4.2)
+        ),
         403: (
             "NOT_LOGGED_IN",
             "NOT_HIGH_ENOUGH_PERMISSIONS",
@@ -49,11 +57,14 @@ _STATUS_BY_ERROR: dict[str, int] = {
             "GENERIC_RATE_LIMIT_EXCEEDED",
             "GPT_4_VISION_PREVIEW_RATE_LIMIT",
             "API_KEY_RATE_LIMIT",
+            "RATE_LIMITED",  # newer than rc4 (PROTOCOL_AGENT §4.2), mapped like its kind
+            "RATE_LIMITED_CHANGEABLE",
         ),
     }.items()
     for name in names
 }
-"""PROTOCOL §2.6. Every other value, named or not, is 500 — including the usage limits."""
+"""PROTOCOL §2.6 (plus the agent era's rate-limit and user-API-key names). Every other value,
+named or not, is 500 — including the usage limits."""
 
 _ERROR_ENUM = aiserver_pb2.ErrorDetails.Error
 _EXCERPT_CHARS = 200
@@ -104,6 +115,10 @@ def upstream_error_from_connect_error(error: dict) -> UpstreamError:
     return UpstreamError(status_for_error(name), code, name, custom.title, custom.detail)
 
 
+ConnectErrorMapping = Callable[[dict], UpstreamError]
+"""How a generation reads a Connect error object; the legacy one is PROTOCOL §2.7's."""
+
+
 def _json_or_none(data: bytes) -> object:
     try:
         return json.loads(data)
@@ -116,7 +131,8 @@ def _connect_error_in(body: bytes) -> dict | None:
     parsed = _json_or_none(body)
     if not isinstance(parsed, dict):
         return None
-    error = parsed.get("error") if isinstance(parsed.get("error"), dict) else parsed
+    nested = parsed.get("error")
+    error = nested if isinstance(nested, dict) else parsed
     return error if isinstance(error.get("code"), str) else None
 
 
@@ -126,26 +142,30 @@ def _excerpt(body: bytes) -> str:
     return " ".join(text.split())[:_EXCERPT_CHARS]
 
 
-def upstream_error_from_body(status: int, content_type: str, body: bytes) -> UpstreamError:
-    """An answer that is not a Connect stream (PROTOCOL §2.8): mapped through §2.7 when it is a
-    unary Connect error, else a 502 saying what came back."""
+def upstream_error_from_body(
+    status: int, content_type: str, body: bytes, to_error: ConnectErrorMapping = upstream_error_from_connect_error
+) -> UpstreamError:
+    """An answer that is not a Connect stream (PROTOCOL §2.8): mapped through §2.7 (or the
+    generation's own `to_error`) when it is a unary Connect error, else a 502 saying what came
+    back."""
     error = _connect_error_in(body)
     if error is not None:
-        return upstream_error_from_connect_error(error)
+        return to_error(error)
     # A 200 is only here because of its content type, so that is what the message names.
     answer = f"HTTP {status}" if status != 200 else f"HTTP 200 with content type {content_type!r}"
     return UpstreamError(502, "bad_gateway", detail=f"upstream answered {answer}: {_excerpt(body)}")
 
 
-def _end_of_stream(payload: bytes) -> StreamEnd:
+def end_of_stream(payload: bytes, to_error: ConnectErrorMapping = upstream_error_from_connect_error) -> StreamEnd:
     """Every end-of-stream frame ends the stream (PROTOCOL §2.5 Recommend): `{}`, or any object
-    without `error` (e.g. only `metadata`), is a clean end; an `error` is raised."""
+    without `error` (e.g. only `metadata`), is a clean end; an `error` is raised, mapped by the
+    generation's `to_error`."""
     message = _json_or_none(payload)
     if not isinstance(message, dict):
         raise ProtocolError("end-of-stream frame is not a JSON object")
     if "error" in message:
         error = message["error"]
-        raise upstream_error_from_connect_error(error if isinstance(error, dict) else {})
+        raise to_error(error if isinstance(error, dict) else {})
     return StreamEnd()
 
 
@@ -162,7 +182,7 @@ def event_from_frame(frame: Frame) -> Event | None:
     if frame.flags & RESERVED_FLAGS:
         return None
     if frame.end_of_stream:
-        return _end_of_stream(frame.payload)
+        return end_of_stream(frame.payload)
     try:
         message = aiserver_pb2.StreamChatResponse.FromString(frame.payload)
     except DecodeError:

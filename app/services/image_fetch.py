@@ -20,7 +20,7 @@ MAX_REDIRECTS = 5
 
 def resolve(host: str, port: int) -> list[str]:
     """Every address the host resolves to (module-level so tests can substitute a resolver)."""
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def is_public_address(address: str) -> bool:

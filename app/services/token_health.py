@@ -11,8 +11,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Literal, NotRequired, TypedDict
 
-HEALTHY = {"state": "healthy"}
+
+class Health(TypedDict):
+    """A pooled token's health as stored with its entry (absent means healthy)."""
+
+    state: Literal["healthy", "cooling", "disabled"]
+    until: NotRequired[float]  # cooling: the Unix time it is usable again
+    reason: NotRequired[str]
+    since: NotRequired[float]  # disabled: when
+    strikes: NotRequired[int]  # cooling: rate limits in a row, for the backoff
+    retry_after: NotRequired[int]  # only as shown: whole seconds left
+
+
+HEALTHY: Health = {"state": "healthy"}
 RATE_LIMIT_BASE_SECONDS = 60
 RATE_LIMIT_MAX_SECONDS = 3600
 USAGE_COOLDOWN_SECONDS = 24 * 3600
@@ -47,7 +60,7 @@ def verdict_for(error_name: str | None, reason: str) -> Verdict:
     return Verdict("neutral")  # not the token's fault (bad request, server trouble)
 
 
-def next_health(current: dict, verdict: Verdict, now: float) -> dict:
+def next_health(current: Health, verdict: Verdict, now: float) -> Health:
     """The token's health after this verdict."""
     if verdict.kind == "ok":
         return HEALTHY
@@ -62,14 +75,14 @@ def next_health(current: dict, verdict: Verdict, now: float) -> dict:
     return current
 
 
-def usable(health: dict | None, now: float) -> bool:
+def usable(health: Health | None, now: float) -> bool:
     health = health or HEALTHY
     if health["state"] == "cooling":
         return health["until"] <= now
     return health["state"] == "healthy"
 
 
-def shown(health: dict | None, now: float | None = None) -> dict:
+def shown(health: Health | None, now: float | None = None) -> Health:
     """The health as /tokens/get shows it: an expired cooldown reads as healthy."""
     now = time.time() if now is None else now
     health = health or HEALTHY

@@ -102,7 +102,7 @@ class RedisStore(Store):
         self._rewrite(f"{self._log_entry}{log_id}", lambda entry: merge_patch(entry, patch), missing_ok=False)
 
     def log_entries(self) -> list[dict]:
-        ids = [int(raw) for raw in self._redis.zrange(self._log_ids, 0, -1)]
+        ids = [int(raw) for raw in self._redis.zrange(self._log_ids, 0, -1)]  # type: ignore[arg-type]  # members, no scores
         if not ids:
             return []
         raws = self._redis.mget([f"{self._log_entry}{log_id}" for log_id in ids])
@@ -155,5 +155,5 @@ class RedisStore(Store):
                     continue
 
 
-def _loads(raw: bytes | None) -> Any | None:
+def _loads(raw: bytes | str | None) -> Any | None:
     return None if raw is None else json.loads(raw)
