@@ -1,7 +1,8 @@
-"""Typed items decoded from a StreamChat response (PROTOCOL §4.2).
+"""Typed items decoded from Cursor's answer, the same for every protocol generation.
 
-One data frame yields at most one item; an end-of-stream frame yields StreamEnd or raises an
-UpstreamError (app.cursor.errors). Consumers match on the type.
+A generation turns its upstream frames into these (legacy: PROTOCOL §4.2; agent:
+docs/AGENT_WIRE.md §5); an error ends the answer as an UpstreamError (app.cursor.errors) instead.
+Consumers match on the type.
 """
 
 from __future__ import annotations
@@ -11,14 +12,46 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
-    """A non-empty piece of the answer (`StreamChatResponse.text`)."""
+    """A non-empty piece of the answer."""
 
     text: str
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A non-empty piece of the model's reasoning summary (agent `thinking_delta`)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A complete call of one of the client's tools: our call id, the client's function name and
+    the arguments as JSON text (whole numbers kept integers)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """The upstream's token count for the turn (agent `turn_ended`)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True, slots=True)
 class FilledPrompt:
-    """The prompt the server built (`filled_prompt`); kept in the request log, never shown."""
+    """The prompt the server built (legacy `filled_prompt`); kept in the request log, never shown."""
 
     text: str
 
@@ -37,12 +70,12 @@ class WebReferences:
 
 @dataclass(frozen=True, slots=True)
 class ContentStart:
-    """A zero-length frame: the server is about to send text. Produces no output."""
+    """A zero-length legacy frame: the server is about to send text. Produces no output."""
 
 
 @dataclass(frozen=True, slots=True)
 class StreamEnd:
-    """The success end-of-stream frame (`{}`)."""
+    """The answer ended cleanly (the success end-of-stream frame, or the end of a tool-call step)."""
 
 
-Event = TextDelta | FilledPrompt | WebReferences | ContentStart | StreamEnd
+Event = TextDelta | ReasoningDelta | ToolCall | Usage | FilledPrompt | WebReferences | ContentStart | StreamEnd
