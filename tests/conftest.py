@@ -1,5 +1,12 @@
 """Fixtures: the strict fake of Cursor's service (a subprocess, the one boundary we mock) and
-the gateway built from a clean environment pointing at it."""
+the gateway built from a clean environment pointing at it. The markers (pyproject.toml) are set
+here, by where a test lives and what it uses, so that
+
+    python -m pytest -m "not e2e and not browser and not redis"
+
+runs the fast subset, which needs neither chromium nor redis-server. A run that selects tests
+needing a program this machine lacks stops before the first test, naming it. Helpers that test
+modules import live in tests/support.py."""
 
 from __future__ import annotations
 
@@ -13,9 +20,55 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.settings import Settings
 from tests.fake_cursor.harness import FakeCursor
-from tests.support import RedisServer, checksum_for, gateway_env, make_token, running_redis
+from tests.support import (
+    INSTALL_HINT,
+    RedisServer,
+    checksum_for,
+    gateway_env,
+    make_token,
+    missing_programs,
+    png,
+    running_redis,
+)
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+TESTS = Path(__file__).resolve().parent
+GUNICORN_DIRECTORIES = {"e2e", "fuzz", "browser"}  # every test there starts real gunicorn
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.resolve()
+        top = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else ""
+        if top in GUNICORN_DIRECTORIES:
+            item.add_marker(pytest.mark.e2e)
+        if top == "browser":
+            item.add_marker(pytest.mark.browser)
+        if starts_redis_server(item):
+            item.add_marker(pytest.mark.redis)
+
+
+def starts_redis_server(item: pytest.Item) -> bool:
+    """The test takes the `redis_server` fixture or starts its own (`running_redis`, `RedisServer`).
+    A fixture that asks for the server at run time marks its parameter itself (test_store.py)."""
+    if "redis_server" in getattr(item, "fixturenames", ()):
+        return True
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    return code is not None and not {"running_redis", "RedisServer"}.isdisjoint(code.co_names)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail at once, saying what to install, when a selected test needs a missing program."""
+    if session.config.option.collectonly:
+        return
+    markers = {marker.name for item in session.items for marker in item.iter_markers()}
+    missing = missing_programs(markers)
+    if missing:
+        raise pytest.UsageError(
+            f"the selected tests need {' and '.join(missing)}, not found on PATH. Install "
+            f"{'it' if len(missing) == 1 else 'them'} (Debian: `{INSTALL_HINT}`; .ci/run does this), or run "
+            'the fast subset without them: python -m pytest -m "not e2e and not browser and not redis"'
+        )
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +128,6 @@ def image_server() -> str:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from tests.api.test_chat_upstream import png
-
     image = png(4, 5)
 
     class Handler(BaseHTTPRequestHandler):
@@ -102,7 +153,3 @@ def image_server() -> str:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-def chat_body(text: str = "hello", *, model: str = "gpt-4o", stream: bool = False, **extra) -> dict:
-    return {"model": model, "messages": [{"role": "user", "content": text}], "stream": stream, **extra}

@@ -1,5 +1,7 @@
-"""Test helpers shared by unit and end-to-end tests: synthetic tokens (SPEC Appendix A), a real
-gunicorn server running the gateway, and a throw-away redis-server for the shared store."""
+"""Test helpers shared by unit, API and end-to-end tests: synthetic tokens (SPEC Appendix A), chat
+requests and images, a real gunicorn server running the gateway, and a throw-away redis-server
+for the shared store. Fixtures live in conftest.py; everything a test module imports lives here,
+never in conftest.py or in another test module."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +26,20 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 JWT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+ADMIN = {"Authorization": "Bearer admin-secret"}  # the AUTH_TOKEN of gateway_env
+# Programs from Debian that some tests need, by the marker that selects those tests.
+NEEDED_PROGRAMS = {"browser": "chromium", "redis": "redis-server"}
+INSTALL_HINT = "apt-get install chromium redis-server"
+
+
+def missing_programs(markers: set[str]) -> list[str]:
+    """The Debian programs that tests carrying `markers` need and this machine lacks (not on PATH)."""
+    return [program for marker, program in NEEDED_PROGRAMS.items() if marker in markers and not shutil.which(program)]
+
+
+def readme_shell_blocks() -> list[str]:
+    """The README's ```sh blocks: the first starts the gateway, the one with pytest runs the tests."""
+    return re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
 
 
 def make_token(
@@ -53,6 +73,50 @@ def checksum_for(token: str) -> str:
     return build_checksum(device, hashlib.sha256(device.encode()).hexdigest())
 
 
+def chat_body(text: str = "hello", *, model: str = "gpt-4o", stream: bool = False, **extra) -> dict:
+    return {"model": model, "messages": [{"role": "user", "content": text}], "stream": stream, **extra}
+
+
+def chat(client, text: str, *, stream: bool = False, model: str = "gpt-4o", headers=ADMIN, **extra):
+    """POST one chat to an in-process gateway (a Flask test client), as the admin by default."""
+    return client.post(
+        "/v1/chat/completions", json=chat_body(text, model=model, stream=stream, **extra), headers=headers
+    )
+
+
+def log_entries(client) -> list[dict]:
+    """The request log of an in-process gateway, as `POST /logs` shows it."""
+    return client.application.extensions["gateway"].request_log.entries()
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid, tiny RGB PNG of that size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_message(url: str, text: str = "what is this?") -> dict:
+    """A chat body whose one user message holds a text part and an image part."""
+    return {
+        "model": "gpt-4o",
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": url}}],
+            }
+        ],
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -70,6 +134,8 @@ def gateway_env(data_dir: Path, upstream_url: str, **overrides: str) -> dict[str
         CURSOR_WEB_BASE_URL=upstream_url,
         PROXIES="no",
         DEFAULT_INSTRUCTIONS="Respond in Chinese by default",
+        # The tests written for rc.4's StreamChat; agent-path tests set CURSOR_PROTOCOL=agent.
+        CURSOR_PROTOCOL="legacy",
     )
     env.update(overrides)
     return env
@@ -85,6 +151,25 @@ def stop_process(process: subprocess.Popen | None, how: signal.Signals, timeout:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def start_expecting_failure(env: dict[str, str]) -> tuple[int, str, int]:
+    """Start gunicorn as the Procfile does, expecting it to refuse: (exit code, stderr, port)."""
+    port = free_port()
+    process = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return process.returncode, process.stderr, port
+
+
+def port_is_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 class GunicornServer:
@@ -214,3 +299,50 @@ def running_redis(directory: Path, password: str | None = None) -> Iterator[Redi
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def file_lock_held_elsewhere(token_file: Path) -> Iterator[subprocess.Popen]:
+    """Another process holds the token file's lock (`<file>.lock`, flock) until the block ends."""
+    code = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(token_file) + '.lock'!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        if holder.stdin is not None:
+            holder.stdin.close()
+        holder.wait(10)
+
+
+class FullDisk:
+    """Stands in for a SqliteStore's sqlite3 connection on a full disk: while `full`, every
+    statement that writes fails the way SQLite reports it; reads still work."""
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN", "REPLACE")
+
+    def __init__(self, db) -> None:
+        self._db = db
+        self.full = True
+
+    @classmethod
+    def under(cls, store) -> FullDisk:
+        """Put a SqliteStore (`store._db`) on a full disk; `.full = False` frees space again."""
+        disk = store._db = cls(store._db)
+        return disk
+
+    def execute(self, sql: str, *args):
+        import sqlite3
+
+        if self.full and sql.lstrip().upper().startswith(self.WRITES):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._db, name)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.api.test_chat_upstream import chat, log_entries
-from tests.conftest import ADMIN, checksum_for
-from tests.support import make_token
+from tests.support import ADMIN, chat, checksum_for, log_entries, make_token
 
 
 def wait_for(condition, timeout: float = 5.0):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import ADMIN, chat_body, checksum_for
-from tests.support import make_token
+from tests.support import ADMIN, chat_body, checksum_for, make_token
 
 
 def error_of(response) -> dict:

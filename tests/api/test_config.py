@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.test_chat_upstream import chat
-from tests.conftest import ADMIN, checksum_for
-from tests.support import free_port, make_token
+from tests.support import ADMIN, chat, checksum_for, free_port, make_token
 
 
 def config(client, **body):

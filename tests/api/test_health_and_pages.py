@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import ADMIN
+from tests.support import ADMIN
 
 ENDPOINTS = [
     "/v1/chat/completions",

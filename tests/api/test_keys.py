@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.test_chat_upstream import chat
-from tests.conftest import ADMIN, checksum_for
-from tests.support import make_token
+from tests.support import ADMIN, chat, checksum_for, make_token
 
 T = make_token("user_keyed")
 C = checksum_for(T)

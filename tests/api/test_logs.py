@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.api.test_chat_upstream import chat
-from tests.conftest import ADMIN, checksum_for
-from tests.support import make_token
+from tests.support import ADMIN, chat, checksum_for, make_token
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} [+-]\d\d:\d\d$")
 

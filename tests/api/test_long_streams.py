@@ -4,8 +4,7 @@ timeouts (issue #5 item 2). Not timed: they check what is sent, with short setti
 from __future__ import annotations
 
 from tests.api.sse import joined_content, sse_payloads
-from tests.api.test_chat_upstream import chat, log_entries
-from tests.support import make_token
+from tests.support import chat, log_entries, make_token
 
 
 def events_of(body: str) -> list[str]:

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 from tests.api.sse import joined_content, sse_payloads
-from tests.api.test_chat_upstream import chat, log_entries
-from tests.conftest import ADMIN, checksum_for
-from tests.support import make_token
+from tests.support import ADMIN, chat, checksum_for, log_entries, make_token
 
 
 def health_of(client) -> dict[str, dict]:

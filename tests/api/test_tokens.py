@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cursor.checksum import build_checksum, tsheader
-from tests.conftest import ADMIN, checksum_for
-from tests.support import make_token
+from tests.support import ADMIN, checksum_for, make_token
 
 T, U = make_token("user_t"), make_token("user_u")
 UNAUTHORIZED_JSON = {"status": "error", "error": "unauthorized", "message": "Invalid authorization token"}

@@ -6,8 +6,7 @@ import re
 import time
 
 from app.cursor.checksum import build_checksum, tsheader
-from tests.conftest import checksum_for
-from tests.support import make_token
+from tests.support import checksum_for, make_token
 
 CHECKSUM_137 = re.compile(r"^.{8}[0-9a-f]{64}/[0-9a-f]{64}$")
 

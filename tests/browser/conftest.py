@@ -3,15 +3,15 @@ served by real gunicorn. A failing test leaves a screenshot in its temporary dir
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, running_gateway
+from tests.support import checksum_for, gateway_env, make_token, running_gateway
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; tests/conftest.py checks it is there
 # Without the background-networking flags chromium keeps trying hosts this machine cannot reach.
 CHROMIUM_ARGS = [
     "--no-sandbox",

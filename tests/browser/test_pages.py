@@ -7,9 +7,7 @@ import re
 import requests
 from playwright.sync_api import expect
 
-from tests.support import make_token
-
-ADMIN = {"Authorization": "Bearer admin-secret"}
+from tests.support import ADMIN, make_token
 
 
 def sign_in(page, url: str) -> None:

@@ -11,10 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, running_gateway
-
-ADMIN = {"Authorization": "Bearer admin-secret"}
+from tests.support import ADMIN, checksum_for, gateway_env, make_token, running_gateway
 
 
 def scrape(url: str) -> dict[tuple[str, tuple], float]:

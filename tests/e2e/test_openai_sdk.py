@@ -9,8 +9,7 @@ import concurrent.futures
 import openai
 import pytest
 
-from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, running_gateway
+from tests.support import checksum_for, gateway_env, make_token, png, running_gateway
 from tests.unit.vectors import VECTORS
 
 CAPTURE = VECTORS["capture"]
@@ -101,8 +100,6 @@ def test_direct_token_bearer(server):
 
 
 def test_twenty_megabyte_image_body_within_a_32_mb_limit(client, fake):
-    from tests.api.test_chat_upstream import png
-
     image = png(1, 1) + b"\x00" * (15 * 1024 * 1024)  # trailing bytes after IEND: still a PNG
     url = f"data:image/png;base64,{base64.b64encode(image).decode()}"
     fake.clear()

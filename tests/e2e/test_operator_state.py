@@ -8,10 +8,7 @@ import signal
 import psutil
 import requests
 
-from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, running_gateway
-
-ADMIN = {"Authorization": "Bearer admin-secret"}
+from tests.support import ADMIN, checksum_for, gateway_env, make_token, running_gateway
 
 
 def chat(url: str, model: str = "cursor-small") -> int:

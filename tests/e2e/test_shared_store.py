@@ -8,10 +8,16 @@ import concurrent.futures
 
 import requests
 
-from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, running_gateway
-
-ADMIN = {"Authorization": "Bearer admin-secret"}
+from tests.support import (
+    ADMIN,
+    checksum_for,
+    free_port,
+    gateway_env,
+    make_token,
+    port_is_closed,
+    running_gateway,
+    start_expecting_failure,
+)
 
 
 def chat(url: str, model: str = "gpt-4o") -> int:
@@ -82,9 +88,6 @@ def test_the_first_instance_seeds_an_empty_store_from_its_file(tmp_path, fake, r
 
 
 def test_an_unreachable_redis_stops_the_start_naming_store_url_not_its_password(tmp_path, fake):
-    from tests.e2e.test_startup import port_is_closed, start_expecting_failure
-    from tests.support import free_port
-
     url = f"redis://gateway:hunter2@127.0.0.1:{free_port()}/0"
     code, stderr, port = start_expecting_failure(gateway_env(tmp_path, fake.url, STORE_URL=url))
     assert code != 0 and "STORE_URL redis://***@127.0.0.1" in stderr and "hunter2" not in stderr

@@ -12,10 +12,7 @@ import psutil
 import requests
 
 from app.cursor.checksum import is_valid_checksum
-from tests.conftest import checksum_for
-from tests.support import gateway_env, make_token, running_gateway
-
-ADMIN = {"Authorization": "Bearer admin-secret"}
+from tests.support import ADMIN, checksum_for, gateway_env, make_token, running_gateway
 
 
 def chat(url: str) -> int:

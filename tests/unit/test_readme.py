@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from tests.support import ROOT
-
-
-def shell_blocks() -> list[str]:
-    return re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+from tests.support import readme_shell_blocks as shell_blocks
 
 
 def test_ci_runs_exactly_the_readme_test_command():

@@ -7,8 +7,7 @@ from __future__ import annotations
 from app.services.token_health import Verdict
 from app.services.token_pool import TOKENS_KEY, TokenPool
 from app.store.sqlite import SqliteStore
-from tests.conftest import checksum_for
-from tests.support import make_token
+from tests.support import checksum_for, make_token
 
 
 class CountingStore(SqliteStore):
