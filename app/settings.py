@@ -83,8 +83,21 @@ ENV_VARS: tuple[str, ...] = (
     "SERVICE_TIMEOUT", "INCLUDE_WEB_REFERENCES", "CURSOR_API2_BASE_URL", "CURSOR_WEB_BASE_URL",
     "DATA_DIR", "STORE_URL", "WEB_CONCURRENCY", "SSE_KEEPALIVE_SECONDS", "STREAM_IDLE_TIMEOUT",
     "MAX_TOKEN_RETRIES", "IMAGE_FETCH_ALLOW_PRIVATE", "IMAGE_MAX_BYTES", "IMAGE_FETCH_TIMEOUT",
+    "IMAGE_MAX_COUNT", "IMAGE_MAX_TOTAL_BYTES",
+    "CURSOR_PROTOCOL", "CURSOR_AGENT_BASE_URL", "CURSOR_CLIENT_TYPE", "CURSOR_CLIENT_VERSION", "GHOST_MODE",
+    "AGENT_HEARTBEAT_SECONDS", "MODELS_REFRESH_SECONDS",
+    "CLIENT_HEADER_TIMEOUT", "CLIENT_BODY_TIMEOUT", "CLIENT_KEEPALIVE_TIMEOUT",
+    "AUTH_FAILURE_LIMIT",
     *IGNORED_VARIABLES,
 )  # fmt: skip
+
+# D25: which of Cursor's protocol generations chats go to. `agent` (RunSSE + BidiAppend) is what
+# Cursor's own CLI and SDK speak in 2026; `legacy` is rc.4's StreamChat, refused since mid-2025.
+PROTOCOLS = ("agent", "legacy")
+CLIENT_TYPES = ("cli", "sdk")
+# D26: the newest CLI build id known when this release was made (docs/PROTOCOL_AGENT.md §6.2).
+# Cursor refuses stale builds with "Update Required": then set CURSOR_CLIENT_VERSION.
+DEFAULT_CLIENT_VERSION = "cli-2026.10.01-e373342"
 
 T = TypeVar("T")
 
@@ -218,7 +231,7 @@ class Settings:
     usage_check: UsageRule = UsageRule("default")
     dynamic_key: bool = False
     key_prefix: str = "sk-"
-    default_instructions: str = "Respond in Chinese by default"
+    default_instructions: str = ""  # D30: nothing injected unless the operator sets it
     reverse_proxy_host: str = ""
     proxies: ProxySetting = ProxySetting("system")
     request_body_limit_bytes: int = 2 * MIB
@@ -237,9 +250,22 @@ class Settings:
     sse_keepalive_seconds: float = 15.0
     stream_idle_timeout: float = 300.0
     max_token_retries: int = 2
+    auth_failure_limit: int = 10  # failed secret attempts per client address and minute; 0: no limit
     image_fetch_allow_private: bool = False
     image_max_bytes: int = 20 * MIB
     image_fetch_timeout: float = 15.0
+    image_max_count: int = 16
+    image_max_total_bytes: int = 32 * MIB
+    cursor_protocol: str = "agent"
+    cursor_agent_base_url: str = "https://api2.cursor.sh"
+    cursor_client_type: str = "cli"
+    cursor_client_version: str = DEFAULT_CLIENT_VERSION
+    ghost_mode: bool = True
+    agent_heartbeat_seconds: float = 5.0
+    models_refresh_seconds: float = 1800.0
+    client_header_timeout: float = 10.0  # gunicorn worker (app/worker.py): a request's line and headers
+    client_body_timeout: float = 30.0  # its body, from its headers
+    client_keepalive_timeout: float = 75.0  # an idle kept-alive connection
     ignored_variables: tuple[str, ...] = ()
 
     @classmethod
@@ -272,7 +298,7 @@ class _Reader:
             usage_check=parse_usage_rule(env.get("USAGE_CHECK", ""), empty_means="default"),
             dynamic_key=self.flag("DYNAMIC_KEY", False),
             key_prefix=self.trimmed("KEY_PREFIX") or "sk-",
-            default_instructions=env.get("DEFAULT_INSTRUCTIONS", "Respond in Chinese by default").strip(),
+            default_instructions=env.get("DEFAULT_INSTRUCTIONS", "").strip(),
             reverse_proxy_host=self.trimmed("REVERSE_PROXY_HOST"),
             proxies=ProxySetting.parse(env["PROXIES"]) if "PROXIES" in env else ProxySetting("system"),
             request_body_limit_bytes=self.uint("REQUEST_BODY_LIMIT_MB", 2) * MIB,
@@ -291,9 +317,22 @@ class _Reader:
             sse_keepalive_seconds=self.strict("SSE_KEEPALIVE_SECONDS", 15.0, _seconds(zero_ok=True)),
             stream_idle_timeout=self.strict("STREAM_IDLE_TIMEOUT", 300.0, _seconds(zero_ok=False)),
             max_token_retries=self.strict("MAX_TOKEN_RETRIES", 2, _whole(minimum=0)),
+            auth_failure_limit=self.strict("AUTH_FAILURE_LIMIT", 10, _whole(minimum=0)),
             image_fetch_allow_private=self.flag("IMAGE_FETCH_ALLOW_PRIVATE", False),
             image_max_bytes=self.strict("IMAGE_MAX_BYTES", 20 * MIB, _whole(minimum=1)),
             image_fetch_timeout=self.strict("IMAGE_FETCH_TIMEOUT", 15.0, _seconds(zero_ok=False)),
+            image_max_count=self.strict("IMAGE_MAX_COUNT", 16, _whole(minimum=1)),
+            image_max_total_bytes=self.strict("IMAGE_MAX_TOTAL_BYTES", 32 * MIB, _whole(minimum=1)),
+            cursor_protocol=self.strict("CURSOR_PROTOCOL", "agent", _one_of(PROTOCOLS)),
+            cursor_agent_base_url=self.strict("CURSOR_AGENT_BASE_URL", "https://api2.cursor.sh", _base_url),
+            cursor_client_type=self.strict("CURSOR_CLIENT_TYPE", "cli", _one_of(CLIENT_TYPES)),
+            cursor_client_version=self.strict("CURSOR_CLIENT_VERSION", DEFAULT_CLIENT_VERSION, _header_token),
+            ghost_mode=self.flag("GHOST_MODE", True),
+            agent_heartbeat_seconds=self.strict("AGENT_HEARTBEAT_SECONDS", 5.0, _seconds(zero_ok=False)),
+            models_refresh_seconds=self.strict("MODELS_REFRESH_SECONDS", 1800.0, _seconds(zero_ok=False)),
+            client_header_timeout=self.strict("CLIENT_HEADER_TIMEOUT", 10.0, _seconds(zero_ok=False)),
+            client_body_timeout=self.strict("CLIENT_BODY_TIMEOUT", 30.0, _seconds(zero_ok=False)),
+            client_keepalive_timeout=self.strict("CLIENT_KEEPALIVE_TIMEOUT", 75.0, _seconds(zero_ok=False)),
             ignored_variables=tuple(name for name in IGNORED_VARIABLES if name in env),
         )  # fmt: skip
         if self.problems:
@@ -421,6 +460,26 @@ def _base_url(value: str) -> str:
     if not usable:
         raise ValueError("an http(s) URL with a host, an optional port and no path, e.g. https://api2.cursor.sh")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value.lower() not in choices:
+            raise ValueError(" or ".join(choices))
+        return value.lower()
+
+    return parse
+
+
+_HEADER_TOKEN = re.compile(r"[!-~]{1,100}")
+
+
+def _header_token(value: str) -> str:
+    """A value sent as an HTTP header: printable ASCII, no spaces. Its form is Cursor's to
+    change (today `cli-YYYY.MM.DD-<hash>` or `sdk-<version>`), so it is not checked further."""
+    if not _HEADER_TOKEN.fullmatch(value):
+        raise ValueError("a client build id such as cli-2026.10.01-e373342 (printable ASCII, no spaces)")
+    return value
 
 
 def _store_url(value: str) -> str:

@@ -2,15 +2,25 @@
 
 Static files are served from the package, by name: only the two shared assets exist; any
 other name is 404 `Not found`.
+
+Every response carries the headers of `add_security_headers` (issue #14): no MIME sniffing, no
+referrer, no framing, and a Content-Security-Policy. The gateway's own pages may run only
+their own scripts: the shared script and the inline script of each page, which carries a nonce
+made for that one response, so markup injected into a page cannot run script, not even in an
+event handler. Anything else (JSON, text, the static files) gets a policy that allows nothing.
+An operator's page override (SPEC §4.3) is the operator's own content, trusted like the
+configuration itself: it keeps its scripts (custom pages rely on inline ones), but it cannot be
+framed either.
 """
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 from pathlib import Path
 
 import markdown
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, g, render_template
 
 from app.blueprints import gateway, text_response
 from app.services.pages import PAGE_PATHS
@@ -25,6 +35,43 @@ STATIC_TYPES = {
 }
 
 
+# The gateway's own pages: scripts from this origin and the response's nonce; inline style
+# attributes stay allowed (the pages and their tables use them; styles cannot run script).
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'{nonce}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+OVERRIDE_POLICY = "frame-ancestors 'none'"  # the operator's own page: only framing is refused
+OTHER_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP 2
+}
+
+
+def csp_nonce() -> str:
+    """This response's script nonce, made on first use."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def page_response(html: str, *, nonce: str | None = None) -> Response:
+    """One of the gateway's own HTML pages, under PAGE_POLICY."""
+    response = text_response(html, content_type="text/html;charset=utf-8")
+    response.headers["Content-Security-Policy"] = PAGE_POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "")
+    return response
+
+
+def add_security_headers(response: Response) -> Response:
+    """After every request: the headers above, and OTHER_POLICY unless the response has its own."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", OTHER_POLICY)
+    return response
+
+
 def overridden(path: str) -> Response | None:
     """The operator's replacement for a page (SPEC §4.3), if any. The two shared assets keep
     their own content type whatever the override's type."""
@@ -34,7 +81,10 @@ def overridden(path: str) -> Response | None:
     content_type = STATIC_TYPES.get(path.removeprefix("/static/")) or (
         "text/html;charset=utf-8" if override["type"] == "html" else "text/plain;charset=utf-8"
     )
-    return text_response(override["content"], content_type=content_type)
+    response = text_response(override["content"], content_type=content_type)
+    if override["type"] == "html" and not path.startswith("/static/"):
+        response.headers["Content-Security-Policy"] = OVERRIDE_POLICY
+    return response
 
 
 def _empty_redirect(location: str) -> Response:
@@ -62,10 +112,16 @@ SCREENS = {
 
 def _screen(path: str) -> Response:
     template, title = SCREENS[path]
+    nonce = csp_nonce()
     html = render_template(
-        template, title=title, current=path, prefix=gateway().settings.route_prefix, page_paths=PAGE_PATHS
+        template,
+        title=title,
+        current=path,
+        prefix=gateway().settings.route_prefix,
+        page_paths=PAGE_PATHS,
+        csp_nonce=nonce,
     )
-    return text_response(html, content_type="text/html;charset=utf-8")
+    return page_response(html, nonce=nonce)
 
 
 def _register_screen(path: str) -> None:
@@ -95,7 +151,7 @@ def _readme_html() -> str:
 
 @bp.get("/readme")
 def readme() -> Response:
-    return overridden("/readme") or text_response(_readme_html(), content_type="text/html;charset=utf-8")
+    return overridden("/readme") or page_response(_readme_html())
 
 
 @bp.get("/static/<name>")

@@ -9,6 +9,7 @@ refused). Every refusal is an ImageError whose message is a short reason for the
 from __future__ import annotations
 
 import base64
+import binascii
 import struct
 from collections.abc import Callable
 
@@ -29,6 +30,30 @@ class ImageError(ValueError):
     """Why an image cannot be used, in a few words for the client."""
 
 
+def data_url_size(url: str, max_bytes: int) -> int:
+    """The number of bytes a `data:image/…;base64,…` URL decodes to, worked out from the length
+    of its text without decoding it; ImageError when it is not such a URL or decodes to more
+    than `max_bytes`."""
+    start = _base64_start(url)
+    length = len(url) - start
+    padding = (url.endswith("=") + url.endswith("==")) if length else 0
+    size = length // 4 * 3 - padding if length % 4 == 0 else length * 3 // 4
+    if size > max_bytes:
+        raise ImageError(f"image is larger than {max_bytes} bytes")
+    return size
+
+
+def _base64_start(url: str) -> int:
+    """Where the base64 text of a data URL starts (just after its only "base64,")."""
+    marker = url.find("base64,")
+    if marker < 0 or url.find("base64,", marker + 1) >= 0:
+        raise ImageError("not a base64 data URL")
+    declared = url[:marker].lower()
+    if not any(kind in declared for kind in _DATA_URL_TYPES):
+        raise ImageError("unsupported image type (use png, jpeg, webp or gif)")
+    return marker + len("base64,")
+
+
 def decode_data_url(url: str, max_bytes: int) -> tuple[bytes, str]:
     """The bytes of a `data:image/…;base64,…` URL and its declared prefix (lower-cased).
 
@@ -36,28 +61,27 @@ def decode_data_url(url: str, max_bytes: int) -> tuple[bytes, str]:
     decoding work. Base64 must be canonical (padding present and exact, no stray trailing
     bits), as rc4's decoder demands.
     """
-    pieces = url.split("base64,")
-    if len(pieces) != 2:
-        raise ImageError("not a base64 data URL")
-    declared, encoded = pieces[0].lower(), pieces[1]
-    if not any(kind in declared for kind in _DATA_URL_TYPES):
-        raise ImageError("unsupported image type (use png, jpeg, webp or gif)")
-    if len(encoded) > (max_bytes + 2) // 3 * 4:
-        raise ImageError(f"image is larger than {max_bytes} bytes")
-    data = _strict_b64decode(encoded)
-    if len(data) > max_bytes:
-        raise ImageError(f"image is larger than {max_bytes} bytes")
-    return data, declared
+    size = data_url_size(url, max_bytes)
+    start = _base64_start(url)
+    data = _strict_b64decode(url[start:])
+    if len(data) != size or len(data) > max_bytes:
+        raise ImageError("not valid base64")
+    return data, url[: start - len("base64,")].lower()
 
 
 def _strict_b64decode(encoded: str) -> bytes:
-    """`validate=True` refuses foreign characters but still accepts `AAAA=` or `AB==`; the
-    re-encoding comparison refuses every non-canonical form."""
+    """Canonical base64 only, decoded once and never re-encoded whole: strict mode refuses
+    foreign characters, missing padding and data after it; what it still accepts, extra
+    padding (`AAAA=`) and stray bits before the padding (`AB==`), is refused by the length
+    and by re-encoding the last quantum alone."""
+    if len(encoded) % 4:
+        raise ImageError("not valid base64")
     try:
-        data = base64.b64decode(encoded, validate=True)
+        data = binascii.a2b_base64(encoded, strict_mode=True)
     except ValueError:  # binascii.Error, or non-ASCII text
         raise ImageError("not valid base64") from None
-    if base64.b64encode(data) != encoded.encode("ascii"):
+    padding = encoded.endswith("=") + encoded.endswith("==")
+    if padding and base64.b64encode(data[-(3 - padding) :]) != encoded[-4:].encode("ascii"):
         raise ImageError("not valid base64")
     return data
 

@@ -1,17 +1,22 @@
 """The admin token (decision D22): AUTH_TOKEN when set, else one generated once and kept.
 
 A newcomer's first start must just work, so an unset AUTH_TOKEN makes the gateway generate a
-strong token, store it in DATA_DIR (mode 0600) and reuse it on every later start. It is never
-regenerated silently: an existing file always wins over generating a new one.
+strong token, store it in DATA_DIR (mode 0600, whatever the umask) and reuse it on every later
+start. It is never regenerated silently: an existing file always wins over generating a new one.
+The file appears complete or not at all (written to a temporary file, then linked into place),
+so a start that fails half-way (a full disk) leaves no empty token file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 
 FILE_NAME = "admin_token"
+PRIVATE_FILE = 0o600
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +30,31 @@ def ensure_admin_token(auth_token: str | None, data_dir: str) -> AdminToken:
     if auth_token:
         return AdminToken(auth_token, None, False)
     path = os.path.join(data_dir, FILE_NAME)
-    os.makedirs(data_dir, exist_ok=True)
+    if os.path.exists(path):
+        _make_private(path)
+        return AdminToken(_read(path), path, False)
     value = "ca-" + secrets.token_urlsafe(32)
+    fd, tmp = tempfile.mkstemp(prefix=f".{FILE_NAME}-", dir=data_dir)
     try:
-        # O_EXCL: of several processes starting at once exactly one creates the token.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), PRIVATE_FILE)
+            handle.write(value + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # A hard link fails when the name exists: of several processes starting at once
+        # exactly one creates the token, and the others read it.
+        os.link(tmp, path)
     except FileExistsError:
         return AdminToken(_read(path), path, False)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return AdminToken(value, path, True)
+
+
+def _make_private(path: str) -> None:
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, PRIVATE_FILE)
 
 
 def _read(path: str) -> str:

@@ -17,9 +17,18 @@ from typing import TypeVar
 
 from app.cursor.checksum import repair_checksum, with_fresh_tsheader
 from app.cursor.session_token import strip_token_prefix, validate_token
-from app.services.token_file import TokenLine, format_token_lines, locked, read_and_normalise, write_atomically
+from app.services import store_outage
+from app.services.records import Profile, TokenEntry
+from app.services.token_file import (
+    TokenLine,
+    format_token_lines,
+    locked,
+    parse_token_text,
+    read_and_normalise,
+    write_atomically,
+)
 from app.services.token_health import HEALTHY, Verdict, next_health, shown, usable
-from app.store import Store
+from app.store import Store, StoreError
 
 TOKENS_KEY = "tokens"
 ROTATION_COUNTER = "token_rotation"
@@ -64,11 +73,11 @@ class TokenPool:
         self._with_health: frozenset[str] = frozenset()
 
     # -- reading -----------------------------------------------------------------------------
-    def entries(self) -> list[dict]:
-        """Stored entries in order: {"token", "checksum", "profile"?}."""
+    def entries(self) -> list[TokenEntry]:
+        """Stored entries in order: {"token", "checksum", "health"?, "profile"?}."""
         return self._store.get(TOKENS_KEY) or []
 
-    def entries_for_display(self) -> list[dict]:
+    def entries_for_display(self) -> list[TokenEntry]:
         """Entries with current timestamp headers (what rc4's periodic refresh would show) and
         their health."""
         now = time.time()
@@ -97,16 +106,18 @@ class TokenPool:
                 return PoolToken(entry["token"], with_fresh_tsheader(entry["checksum"]))
 
     @staticmethod
-    def _why_none_usable(entries: list[dict], now: float) -> NoUsableToken:
+    def _why_none_usable(entries: list[TokenEntry], now: float) -> NoUsableToken:
         cooling = [entry["health"]["until"] for entry in entries if entry.get("health", HEALTHY)["state"] == "cooling"]
         reasons = sorted({entry["health"].get("reason") or entry["health"]["state"] for entry in entries})
         return NoUsableToken(math.ceil(min(cooling) - now) if cooling else None, reasons)
 
     def report(self, token: str, verdict: Verdict) -> None:
-        """Record what an upstream answer says about a pooled token (no-op for other tokens)."""
+        """Record what an upstream answer says about a pooled token (no-op for other tokens).
+        Best effort: a store outage loses this verdict (counted and logged), never the answer
+        being written."""
         now = time.time()
 
-        def change(entries: list[dict] | None) -> list[dict]:
+        def change(entries: list[TokenEntry] | None) -> list[TokenEntry]:
             for entry in entries or []:
                 if entry["token"] == token:
                     health = next_health(entry.get("health", HEALTHY), verdict, now)
@@ -118,13 +129,16 @@ class TokenPool:
 
         if verdict.kind == "ok" and token not in self._with_health:
             return  # the common case: nothing to write
-        self._store.update(TOKENS_KEY, change)
+        try:
+            self._store.update(TOKENS_KEY, change)
+        except StoreError as error:
+            store_outage.report(error, "recording a token's health")
 
     def enable(self, tokens: list[str]) -> list[str]:
         """Make tokens healthy again (an operator's decision); returns those not in the pool."""
         wanted = set(tokens)
 
-        def change(entries: list[dict] | None) -> list[dict]:
+        def change(entries: list[TokenEntry] | None) -> list[TokenEntry]:
             for entry in entries or []:
                 if entry["token"] in wanted:
                     entry.pop("health", None)
@@ -139,10 +153,10 @@ class TokenPool:
         """Install a freshly loaded list; profiles are cleared (SPEC §7.2 step 6)."""
         self._store.put(TOKENS_KEY, [{"token": line.token, "checksum": line.checksum} for line in lines])
 
-    def set_profile(self, token: str, profile: dict) -> None:
+    def set_profile(self, token: str, profile: Profile) -> None:
         """Attach a fetched profile to the first entry with this token (SPEC §6.5)."""
 
-        def attach(entries: list[dict] | None) -> list[dict]:
+        def attach(entries: list[TokenEntry] | None) -> list[TokenEntry]:
             entries = entries or []
             for entry in entries:
                 if entry["token"] == token:
@@ -160,10 +174,11 @@ class TokenPool:
         return len(lines)
 
     def update(self, text: str) -> int:
-        """Replace the file's content verbatim, then load it normalised (SPEC §7.6)."""
+        """Replace the file's content, then load it normalised (SPEC §7.6). The file ends as the
+        normalised content either way, so it is written once, normalised."""
+        lines = parse_token_text(text)
         with locked(self._path), self._store.exclusive(TOKENS_KEY):
-            write_atomically(self._path, text)
-            lines = read_and_normalise(self._path)
+            write_atomically(self._path, format_token_lines(lines))
             self.replace(lines)
         return len(lines)
 
@@ -171,9 +186,9 @@ class TokenPool:
         """Append valid tokens not already pooled, in request order, deduplicated (D10).
         Returns (added, total). The file is rewritten only when something was added."""
 
-        def compute(entries: list[dict]) -> tuple[list[dict] | None, tuple[int, int]]:
+        def compute(entries: list[TokenEntry]) -> tuple[list[TokenEntry] | None, tuple[int, int]]:
             known = {entry["token"] for entry in entries}
-            added = []
+            added: list[TokenEntry] = []
             for candidate in candidates:
                 token = strip_token_prefix(candidate.token)
                 if token in known or validate_token(token) is None:
@@ -189,7 +204,7 @@ class TokenPool:
         was removed (SPEC §7.8)."""
         doomed = set(tokens)
 
-        def compute(entries: list[dict]) -> tuple[list[dict] | None, Deletion]:
+        def compute(entries: list[TokenEntry]) -> tuple[list[TokenEntry] | None, Deletion]:
             pooled = {entry["token"] for entry in entries}
             kept = [entry for entry in entries if entry["token"] not in doomed]
             deletion = Deletion(
@@ -201,7 +216,7 @@ class TokenPool:
 
         return self._change(compute)
 
-    def _change(self, compute: Callable[[list[dict]], tuple[list[dict] | None, T]]) -> T:
+    def _change(self, compute: Callable[[list[TokenEntry]], tuple[list[TokenEntry] | None, T]]) -> T:
         """Apply `compute` (entries → new entries or None for no change, and a result): file
         first, then the store, so an acknowledged change is on disk and a failed file write
         (OSError) changes nothing. List changes take turns: the file lock among this host's
@@ -217,15 +232,16 @@ class TokenPool:
             return result
 
 
-_STATE_KEYS = ("health", "profile")
-
-
-def _with_latest_state(entries: list[dict], current: list[dict]) -> list[dict]:
+def _with_latest_state(entries: list[TokenEntry], current: list[TokenEntry]) -> list[TokenEntry]:
     """`entries` with each token's health and profile as `current` has them now."""
     latest = {entry["token"]: entry for entry in current}
-    merged = []
+    merged: list[TokenEntry] = []
     for entry in entries:
-        entry = {key: value for key, value in entry.items() if key not in _STATE_KEYS}
-        now = latest.get(entry["token"], {})
-        merged.append({**entry, **{key: now[key] for key in _STATE_KEYS if key in now}})
+        kept: TokenEntry = {"token": entry["token"], "checksum": entry["checksum"]}
+        now = latest.get(entry["token"])
+        if now is not None and "health" in now:
+            kept["health"] = now["health"]
+        if now is not None and "profile" in now:
+            kept["profile"] = now["profile"]
+        merged.append(kept)
     return merged

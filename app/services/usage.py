@@ -7,13 +7,17 @@ The latest good profile of each token is kept in the store, so the pre-check is 
 
 from __future__ import annotations
 
+from typing import cast
+
 from app.cursor.keys import USAGE_ALL, USAGE_CUSTOM, KeyOptions
 from app.cursor.profile import fetch_profile
+from app.services import store_outage
 from app.services.background import run_in_background
+from app.services.records import Profile
 from app.services.request_log import RequestLog
 from app.services.token_pool import TokenPool
 from app.settings import MODEL_IDS, USAGE_CHECK_DEFAULT_MODELS, ProxySetting, UsageRule
-from app.store import Store
+from app.store import Store, StoreError
 
 PROFILE_KEY = "profile:"
 _DEFAULT_LIST = frozenset(USAGE_CHECK_DEFAULT_MODELS)
@@ -39,7 +43,7 @@ def rule_selects(rule: UsageRule, base_model: str) -> bool:
     )
 
 
-def is_exhausted(profile: dict, base_model: str) -> bool:
+def is_exhausted(profile: Profile, base_model: str) -> bool:
     """Only plain `free` accounts are blocked; premium models count against the premium bucket
     (the fixed default list decides, whatever the configured rule)."""
     if profile.get("stripe", {}).get("membership_type") != "free":
@@ -55,15 +59,15 @@ class AccountUsage:
         self._log = request_log
         self._clients = clients
 
-    def latest_profile(self, token: str) -> dict | None:
+    def latest_profile(self, token: str) -> Profile | None:
         return self._store.get(PROFILE_KEY + token)
 
     def blocks(self, token: str, base_model: str) -> bool:
         profile = self.latest_profile(token)
         return profile is not None and is_exhausted(profile, base_model)
 
-    def fetch(self, token: str, proxies: ProxySetting) -> dict | None:
-        return fetch_profile(self._clients.get(proxies), token)
+    def fetch(self, token: str, proxies: ProxySetting) -> Profile | None:
+        return cast(Profile | None, fetch_profile(self._clients.get(proxies), token))
 
     def refresh_in_background(self, token: str, log_id: int, proxies: ProxySetting) -> None:
         """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent)."""
@@ -73,6 +77,9 @@ class AccountUsage:
         profile = self.fetch(token, proxies)
         if profile is None:
             return
-        self._store.put(PROFILE_KEY + token, profile)
-        self._pool.set_profile(token, profile)
+        try:
+            self._store.put(PROFILE_KEY + token, profile)
+            self._pool.set_profile(token, profile)
+        except StoreError as error:  # kept next time; the log entry still gets it
+            store_outage.report(error, "keeping an account's profile")
         self._log.set_profile(log_id, profile)

@@ -2,7 +2,8 @@
 
 `open_store(data_dir, store_url)` picks the backend: SQLite in DATA_DIR by default, Redis for
 `redis://` and `rediss://`. Everything the services share across gunicorn workers (and, with
-Redis, across instances) goes through `Store`; nothing lives only in a global.
+Redis, across instances) goes through `Store`; nothing lives only in a global. A failure of the
+store itself is a `StoreError`, whichever backend.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 
 from app.settings import redact_url
-from app.store.base import Store
+from app.store.base import Store, StoreError
 
 
 class StoreUnavailable(RuntimeError):
@@ -33,8 +34,6 @@ def open_store(data_dir: str, store_url: str | None, *, check: bool = False) -> 
 
 
 def _open_redis(url: str, check: bool) -> Store:
-    import redis
-
     from app.store.redis import RedisStore
 
     store = None
@@ -42,7 +41,7 @@ def _open_redis(url: str, check: bool) -> Store:
         store = RedisStore(url)
         if check:
             store.ping()
-    except (redis.RedisError, ValueError) as error:
+    except (StoreError, ValueError) as error:
         if store is not None:
             store.close()
         # redis-py's messages name host and port, never the password; the URL is masked.
@@ -50,4 +49,4 @@ def _open_redis(url: str, check: bool) -> Store:
     return store
 
 
-__all__ = ["Store", "StoreUnavailable", "open_store"]
+__all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]

@@ -1,16 +1,45 @@
 """The store interface: a few primitives the services build on.
 
 Kept deliberately small so a shared-server backend (Redis, issue 5) can be added without
-touching the services: atomic counters, JSON documents with atomic read-modify-write, and the
-request-log ring.
+touching the services: atomic counters, counters that expire, JSON documents with atomic
+read-modify-write, and the request-log ring. Every backend reports a failure of the store
+itself (a full disk, a read-only data folder, an unreachable Redis) as one `StoreError`, so the
+gateway answers it in one place (a 503, app/factory.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class StoreError(Exception):
+    """The store could not do what was asked, for a reason of its own (disk full, read-only,
+    unreachable, corrupt), not because of the caller's data. The backend's error is chained as
+    `__cause__`; the message is safe to log (no credentials)."""
+
+
+def translating(*causes: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A backend method whose `causes` (sqlite3.Error, redis.RedisError, OSError) leave it as a
+    StoreError."""
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except causes as error:
+                raise StoreError(f"{type(error).__name__}: {error}") from error
+
+        return wrapper
+
+    return decorate
 
 
 class Store(ABC):
@@ -31,6 +60,16 @@ class Store(ABC):
     @abstractmethod
     def set_counter(self, name: str, value: int) -> None: ...
 
+    # -- counters with an expiry (a fixed window) -------------------------------------------
+    @abstractmethod
+    def hit(self, name: str, window: float) -> tuple[int, float]:
+        """Add one to counter `name`, which starts at 0 and vanishes `window` seconds after the
+        hit that created it; return its new value and the seconds until it vanishes."""
+
+    @abstractmethod
+    def hits(self, name: str) -> tuple[int, float]:
+        """What `hit` would see without adding: (0, 0.0) once the counter has vanished."""
+
     # -- JSON documents -------------------------------------------------------------------
     @abstractmethod
     def get(self, key: str) -> Any | None:
@@ -46,14 +85,16 @@ class Store(ABC):
 
     # -- request log ring -----------------------------------------------------------------
     @abstractmethod
-    def log_append(self, entry: dict, limit: int) -> int:
+    def log_append(self, entry: Mapping[str, Any], limit: int, counters: Mapping[str, int] | None = None) -> int:
         """Append an entry, give it the next id (unique and increasing across all processes
-        and restarts), drop entries beyond the newest `limit`, and return the id."""
+        and restarts), drop entries beyond the newest `limit`, add `counters` (name → amount),
+        all as one step, and return the id."""
 
     @abstractmethod
-    def log_update(self, log_id: int, patch: dict) -> None:
-        """Merge `patch` into the entry (RFC 7396: nested objects merge, null deletes).
-        A missing entry (already rotated out) is ignored."""
+    def log_update(self, log_id: int, patch: Mapping[str, Any], counters: Mapping[str, int] | None = None) -> None:
+        """Merge `patch` into the entry (RFC 7396: nested objects merge, null deletes) and add
+        `counters`, as one step. A missing entry (already rotated out) is left missing; the
+        counters are added all the same (they count requests, not entries)."""
 
     @abstractmethod
     def log_entries(self) -> list[dict]:

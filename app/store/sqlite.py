@@ -5,50 +5,85 @@ a crash of the process (kill -9), which is what the gateway promises, without an
 request. Writers serialise on SQLite's own lock (`BEGIN IMMEDIATE`), so read-modify-write is
 atomic across processes. Statements never yield to gevent, so greenlets of one worker cannot
 interleave inside a transaction either.
+
+The file holds every pooled token and the shared token: it is created 0600 (and made 0600 when
+it exists), whatever the umask, and SQLite gives its -wal and -shm files the database's mode.
+Errors of SQLite or of the file system (a full disk, a read-only folder) leave as StoreError; a
+transaction that failed half-way is rolled back, so the connection works again once the disk
+does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from app.store.base import Store
+from app.store.base import Store, translating
 from app.store.json_doc import dumps as _dumps
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS request_logs (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
 """
+PRIVATE_FILE = 0o600
+_COMPANIONS = ("-wal", "-shm", "-journal")
+_translated = translating(sqlite3.Error, OSError)
 
 
 def _serialised(method):
-    """One operation at a time on the shared connection. Under gevent no statement yields, so
-    this never waits; it matters when plain threads share the store (tests, tools)."""
+    """One operation at a time on the shared connection, its failures as StoreError. Under
+    gevent no statement yields, so the lock never waits; it matters when plain threads share
+    the store (tests, tools)."""
+    translated = _translated(method)
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self._lock:
-            return method(self, *args, **kwargs)
+            return translated(self, *args, **kwargs)
 
     return wrapper
 
 
+def make_private(path: str) -> None:
+    """The database file exists and is 0600; companions already on disk are 0600 too."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    for suffix in _COMPANIONS:
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path + suffix, PRIVATE_FILE)
+
+
 class SqliteStore(Store):
+    @_translated
     def __init__(self, path: str) -> None:
         directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
+        make_private(path)
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
 
     def _write(self) -> _Transaction:
         return _Transaction(self._db)
@@ -56,12 +91,19 @@ class SqliteStore(Store):
     # -- counters -------------------------------------------------------------------------
     @_serialised
     def incr(self, name: str, amount: int = 1) -> int:
+        return self._add(name, amount)
+
+    def _add(self, name: str, amount: int) -> int:
         row = self._db.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
             "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value RETURNING value",
             (name, amount),
         ).fetchone()
         return row[0]
+
+    def _add_all(self, counters: Mapping[str, int] | None) -> None:
+        for name, amount in (counters or {}).items():
+            self._add(name, amount)
 
     @_serialised
     def counter(self, name: str) -> int:
@@ -74,6 +116,31 @@ class SqliteStore(Store):
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
+
+    # -- counters with an expiry ----------------------------------------------------------
+    @_serialised
+    def hit(self, name: str, window: float) -> tuple[int, float]:
+        now = time.time()
+        with self._write():
+            # A vanished window starts again at 1; rows of vanished windows are dropped as we go,
+            # so the table holds only the addresses seen within the last window.
+            self._db.execute("DELETE FROM windows WHERE expires <= ? AND name != ?", (now, name))
+            value, expires = self._db.execute(
+                "INSERT INTO windows (name, value, expires) VALUES (?, 1, ?) ON CONFLICT(name) DO UPDATE SET "
+                "value = CASE WHEN expires <= ? THEN 1 ELSE value + 1 END, "
+                "expires = CASE WHEN expires <= ? THEN excluded.expires ELSE expires END "
+                "RETURNING value, expires",
+                (name, now + window, now, now),
+            ).fetchone()
+        return value, max(expires - now, 0.0)
+
+    @_serialised
+    def hits(self, name: str) -> tuple[int, float]:
+        now = time.time()
+        row = self._db.execute(
+            "SELECT value, expires FROM windows WHERE name = ? AND expires > ?", (name, now)
+        ).fetchone()
+        return (row[0], row[1] - now) if row else (0, 0.0)
 
     # -- documents ------------------------------------------------------------------------
     @_serialised
@@ -97,17 +164,24 @@ class SqliteStore(Store):
 
     # -- request log ----------------------------------------------------------------------
     @_serialised
-    def log_append(self, entry: dict, limit: int) -> int:
+    def log_append(self, entry: Mapping[str, Any], limit: int, counters: Mapping[str, int] | None = None) -> int:
         with self._write():
             log_id = self._db.execute(
                 "INSERT INTO request_logs (entry) VALUES (?) RETURNING id", (_dumps(entry),)
             ).fetchone()[0]
             self._db.execute("DELETE FROM request_logs WHERE id <= ?", (log_id - limit,))
+            self._add_all(counters)
         return log_id
 
     @_serialised
-    def log_update(self, log_id: int, patch: dict) -> None:
-        self._db.execute("UPDATE request_logs SET entry = json_patch(entry, ?) WHERE id = ?", (_dumps(patch), log_id))
+    def log_update(self, log_id: int, patch: Mapping[str, Any], counters: Mapping[str, int] | None = None) -> None:
+        statement = "UPDATE request_logs SET entry = json_patch(entry, ?) WHERE id = ?"
+        if not counters:
+            self._db.execute(statement, (_dumps(patch), log_id))
+            return
+        with self._write():
+            self._db.execute(statement, (_dumps(patch), log_id))
+            self._add_all(counters)
 
     @_serialised
     def log_entries(self) -> list[dict]:
@@ -121,13 +195,28 @@ class SqliteStore(Store):
 
 class _Transaction:
     """`BEGIN IMMEDIATE` … `COMMIT`: takes the write lock up front so a read-modify-write cannot
-    be interleaved with another process's write (a deferred transaction could deadlock)."""
+    be interleaved with another process's write (a deferred transaction could deadlock). A
+    transaction that cannot commit (disk full) is rolled back, never left open: the next one
+    would fail with "cannot start a transaction within a transaction" for good."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
     def __enter__(self) -> None:
+        if self._db.in_transaction:  # left open by a failure we could not roll back then
+            self._rollback()
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            self._rollback()
+            return
+        try:
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")

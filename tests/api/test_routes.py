@@ -7,7 +7,7 @@ import json
 import re
 
 from app.settings import MODEL_IDS
-from tests.conftest import ADMIN, chat_body
+from tests.support import ADMIN, chat_body
 
 
 def test_models_list_is_the_fixed_23_in_order(gateway):
@@ -31,6 +31,19 @@ def test_route_prefix_applies_to_models_and_chat_only(make_gateway):
     assert client.post("/p/v1/chat/completions", json=chat_body(), headers=ADMIN).status_code == 503
     health = client.get("/health").get_json()
     assert health["endpoints"][:2] == ["/p/v1/chat/completions", "/p/v1/models"]
+
+
+def test_a_route_prefix_with_angle_brackets_is_literal(make_gateway):
+    """Issue 14 item 10: Flask read `<…>` in ROUTE_PREFIX as a route variable (every /v1/* path
+    answered 500); the prefix is matched as the text it is, and nothing else matches."""
+    for prefix in ("/a<b>", "/x/<id>/y", "/<int:n>", "/p<"):
+        client = make_gateway(tokens=[], ROUTE_PREFIX=prefix)
+        assert client.get(f"{prefix}/v1/models").status_code == 200, prefix
+        assert client.post(f"{prefix}/v1/chat/completions", json=chat_body(), headers=ADMIN).status_code == 503
+        for other in ("/a/v1/models", "/x/1/y/v1/models", "/7/v1/models", "/v1/models"):
+            assert client.get(other).status_code == 404, (prefix, other)
+        missing = client.get(f"{prefix}/v1/nothing")
+        assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
 
 
 def test_root_and_about_redirect_with_empty_bodies(gateway):
@@ -149,7 +162,8 @@ def test_shape_errors_name_the_field(gateway):
     cases = [
         ({"messages": []}, "model"),
         ({"model": 5, "messages": []}, "model"),
-        ({"model": "gpt-4o", "messages": [{"role": "tool", "content": "x"}]}, "messages[0].role"),
+        ({"model": "gpt-4o", "messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
+        ({"model": "gpt-4o", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
         ({"model": "gpt-4o", "messages": [{"role": "user", "content": None}]}, "messages[0].content"),
         (
             {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"text": "x"}]}]},

@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-
 import requests
 
-from tests.support import ROOT, free_port, gateway_env, running_gateway
-
-
-def start_expecting_failure(env: dict[str, str]) -> tuple[int, str, int]:
-    port = free_port()
-    process = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-        cwd=ROOT,
-        env={**env, "PORT": str(port)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return process.returncode, process.stderr, port
-
-
-def port_is_closed(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+from tests.support import gateway_env, port_is_closed, running_gateway, start_expecting_failure
 
 
 def test_blank_auth_token_refuses_to_start(tmp_path, fake):
@@ -82,3 +60,39 @@ def test_uptime_counts_from_process_start(tmp_path, fake):
     with running_gateway(env, workers=1) as server:
         time.sleep(5)
         assert requests.get(f"{server.url}/health").json()["uptime"] >= 5  # the first call; D5: from start
+
+
+# -- issue #14 item 10: DATA_DIR problems name the variable and stop cleanly ------------------
+
+
+def unwritable_folder(tmp_path):
+    """A folder this user cannot write to. root writes anywhere a mode allows, so for root it is
+    one of sysfs' folders, which refuse new files to everyone."""
+    import os
+    from pathlib import Path
+
+    if os.geteuid() == 0:
+        return Path("/sys/kernel")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder
+
+
+def test_a_data_dir_that_is_a_file_names_data_dir(tmp_path, fake):
+    target = tmp_path / "data"
+    target.write_text("not a folder")
+    env = gateway_env(tmp_path, fake.url, DATA_DIR=str(target), TOKEN_LIST_FILE=str(tmp_path / ".tokens"))
+    code, stderr, port = start_expecting_failure(env)
+    assert code != 0 and f"DATA_DIR {target} is a file, not a folder" in stderr, stderr
+    assert "Traceback" not in stderr and port_is_closed(port)
+
+
+def test_an_unwritable_data_dir_names_data_dir_and_leaves_nothing(tmp_path, fake):
+    folder = unwritable_folder(tmp_path)
+    env = gateway_env(tmp_path, fake.url, DATA_DIR=str(folder), TOKEN_LIST_FILE=str(tmp_path / ".tokens"))
+    del env["AUTH_TOKEN"]  # a first start: the admin token would be generated there
+    code, stderr, port = start_expecting_failure(env)
+    assert code != 0 and f"DATA_DIR {folder}" in stderr and "not writable" in stderr, stderr
+    assert "Traceback" not in stderr and port_is_closed(port)
+    assert not (folder / "admin_token").exists()

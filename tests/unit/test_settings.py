@@ -64,13 +64,14 @@ def test_an_empty_environment_gives_the_documented_defaults():
     assert (s.token_delimiter, s.use_comma_delimiter, s.key_prefix) == (",", False, "sk-")
     assert (s.request_body_limit_bytes, s.request_logs_limit, s.service_timeout) == (2 * MIB, 100, 30)
     assert (s.default_instructions, s.debug_log_file, s.data_dir) == (
-        "Respond in Chinese by default",
+        "",  # D30: nothing injected by default
         "debug.log",
         "./data",
     )
     assert (s.cursor_api2_base_url, s.cursor_web_base_url) == ("https://api2.cursor.sh", "https://www.cursor.com")
     assert (s.store_url, s.web_concurrency, s.max_token_retries, s.image_max_bytes) == (None, None, 2, 20971520)
     assert (s.sse_keepalive_seconds, s.stream_idle_timeout, s.image_fetch_timeout) == (15, 300, 15)
+    assert (s.image_max_count, s.image_max_total_bytes) == (16, 32 * MIB)
     assert s.ignored_variables == ()
 
 
@@ -230,6 +231,7 @@ def test_strings(env, field, expected):
     ({"SSE_KEEPALIVE_SECONDS": "0"}, "sse_keepalive_seconds", 0), ({"SSE_KEEPALIVE_SECONDS": "2.5"}, "sse_keepalive_seconds", 2.5),
     ({"STREAM_IDLE_TIMEOUT": ".5"}, "stream_idle_timeout", 0.5), ({"MAX_TOKEN_RETRIES": "0"}, "max_token_retries", 0),
     ({"IMAGE_MAX_BYTES": "1024"}, "image_max_bytes", 1024), ({"IMAGE_FETCH_TIMEOUT": "3"}, "image_fetch_timeout", 3),
+    ({"IMAGE_MAX_COUNT": " 1 "}, "image_max_count", 1), ({"IMAGE_MAX_TOTAL_BYTES": "4096"}, "image_max_total_bytes", 4096),
     ({"STORE_URL": " redis://cache:6379/0 "}, "store_url", "redis://cache:6379/0"),
     ({"STORE_URL": "rediss://cache"}, "store_url", "rediss://cache"), ({"STORE_URL": "sqlite:///x.db"}, "store_url", "sqlite:///x.db"),
     ({"CURSOR_API2_BASE_URL": "http://127.0.0.1:8080/"}, "cursor_api2_base_url", "http://127.0.0.1:8080"),
@@ -241,7 +243,8 @@ def test_strict_values(env, field, expected):
 
 
 @pytest.mark.parametrize("name", ["WEB_CONCURRENCY", "SSE_KEEPALIVE_SECONDS", "STREAM_IDLE_TIMEOUT", "MAX_TOKEN_RETRIES",
-                                  "IMAGE_MAX_BYTES", "IMAGE_FETCH_TIMEOUT", "STORE_URL", "CURSOR_API2_BASE_URL",
+                                  "IMAGE_MAX_BYTES", "IMAGE_FETCH_TIMEOUT", "IMAGE_MAX_COUNT", "IMAGE_MAX_TOTAL_BYTES",
+                                  "STORE_URL", "CURSOR_API2_BASE_URL",
                                   "CURSOR_WEB_BASE_URL"])  # fmt: skip
 def test_a_blank_addition_counts_as_unset(name):
     assert Settings.from_env({name: "  "}) == Settings()
@@ -263,6 +266,8 @@ BAD_VALUES = [
     ("MAX_TOKEN_RETRIES", "-1", "MAX_TOKEN_RETRIES must be"), ("MAX_TOKEN_RETRIES", "1.5", "MAX_TOKEN_RETRIES must be"),
     ("IMAGE_MAX_BYTES", "0", "IMAGE_MAX_BYTES must be"), ("IMAGE_MAX_BYTES", "20MB", "IMAGE_MAX_BYTES must be"),
     ("IMAGE_FETCH_TIMEOUT", "0", "IMAGE_FETCH_TIMEOUT must be"),
+    ("IMAGE_MAX_COUNT", "0", "IMAGE_MAX_COUNT must be"), ("IMAGE_MAX_COUNT", "-1", "IMAGE_MAX_COUNT must be"),
+    ("IMAGE_MAX_TOTAL_BYTES", "0", "IMAGE_MAX_TOTAL_BYTES must be"), ("IMAGE_MAX_TOTAL_BYTES", "32MiB", "IMAGE_MAX_TOTAL_BYTES must be"),
     ("STORE_URL", "mysql://x", "STORE_URL must be"), ("STORE_URL", "sqlite://x.db", "STORE_URL must be"),
     ("CURSOR_API2_BASE_URL", "api2.cursor.sh", "CURSOR_API2_BASE_URL must be"),
     ("CURSOR_API2_BASE_URL", "ftp://x", "CURSOR_API2_BASE_URL must be"),
@@ -380,3 +385,34 @@ def test_dotenv_explicit_path(tmp_path, clean_names):
     assert load_dotenv_file(str(env_file)) == str(env_file)
     assert os.environ["SETTINGS_TEST_A"] == "custom"
     assert load_dotenv_file(str(tmp_path / "missing.env")) is None
+
+
+def test_the_agent_protocol_is_the_default_and_its_identity_is_configurable():
+    s = Settings.from_env({})
+    assert (s.cursor_protocol, s.cursor_client_type, s.cursor_client_version) == (
+        "agent",
+        "cli",
+        "cli-2026.10.01-e373342",
+    )
+    assert (s.cursor_agent_base_url, s.ghost_mode, s.agent_heartbeat_seconds) == ("https://api2.cursor.sh", True, 5.0)
+    custom = Settings.from_env(
+        {"CURSOR_PROTOCOL": "Legacy", "CURSOR_CLIENT_TYPE": "sdk", "CURSOR_CLIENT_VERSION": "sdk-1.5.3", "GHOST_MODE": "false",
+         "CURSOR_AGENT_BASE_URL": "http://127.0.0.1:9/", "AGENT_HEARTBEAT_SECONDS": "0.5", "MODELS_REFRESH_SECONDS": "60"}
+    )  # fmt: skip
+    assert (custom.cursor_protocol, custom.cursor_client_type, custom.cursor_client_version) == (
+        "legacy",
+        "sdk",
+        "sdk-1.5.3",
+    )
+    assert (custom.cursor_agent_base_url, custom.ghost_mode) == ("http://127.0.0.1:9", False)
+    assert (custom.agent_heartbeat_seconds, custom.models_refresh_seconds) == (0.5, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CURSOR_PROTOCOL", "grpc"), ("CURSOR_CLIENT_TYPE", "ide"), ("CURSOR_CLIENT_VERSION", "cli 1"),
+     ("AGENT_HEARTBEAT_SECONDS", "0"), ("CURSOR_AGENT_BASE_URL", "api2.cursor.sh")],
+)  # fmt: skip
+def test_bad_agent_settings_stop_the_start_naming_the_variable(name, value):
+    with pytest.raises(SettingsError, match=f"^{name} "):
+        Settings.from_env({name: value})

@@ -11,12 +11,12 @@ import redis
 
 from app.settings import Settings, SettingsError
 from app.store import Store, StoreUnavailable, open_store
-from tests.support import free_port, running_redis
+from tests.support import FullDisk, free_port, running_redis
 
 OpenStore = Callable[[], Store]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def location(request, tmp_path) -> tuple[str, str | None]:
     """(data_dir, store_url) of an empty store; each process opens its own with `open_store`."""
     if request.param == "sqlite":
@@ -175,3 +175,126 @@ def test_the_redis_lock_lets_one_holder_in_at_a_time_across_connections(redis_se
 def _hold(store: Store, order: list[str]) -> None:
     with store.exclusive("tokens"):
         order.append("second in")
+
+
+# -- issue #14: counters with an expiry, one write per log transition, outages -----------------
+
+
+def test_a_window_counter_counts_until_it_vanishes(reopen):
+    import time
+
+    store = reopen()
+    assert store.hits("guess:a") == (0, 0.0)
+    assert [store.hit("guess:a", 0.4)[0] for _ in range(3)] == [1, 2, 3]
+    count, left = store.hits("guess:a")
+    assert count == 3 and 0 < left <= 0.4
+    assert reopen().hits("guess:a")[0] == 3  # every process sees it
+    assert store.hits("guess:b") == (0, 0.0)
+    time.sleep(0.5)
+    assert store.hits("guess:a") == (0, 0.0)
+    assert store.hit("guess:a", 10)[0] == 1  # a new window
+
+
+def test_log_writes_carry_their_counters_in_the_same_step(reopen):
+    store = reopen()
+    log_id = store.log_append({"status": "pending"}, limit=1, counters={"total": 1, "active": 1})
+    assert (store.counter("total"), store.counter("active")) == (1, 1)
+    store.log_update(log_id, {"status": "in_progress"}, {"active": -1})
+    assert store.counter("active") == 0 and store.log_entries()[0]["status"] == "in_progress"
+    store.log_append({"status": "pending"}, limit=1)  # rotates the first entry out
+    store.log_update(log_id, {"status": "failed"}, {"error": 1})  # counted all the same
+    assert store.counter("error") == 1 and [e["id"] for e in store.log_entries()] == [log_id + 1]
+
+
+def test_sqlite_failures_are_store_errors_and_the_store_recovers(tmp_path):
+    from app.store import StoreError
+    from app.store.sqlite import SqliteStore
+
+    store = SqliteStore(str(tmp_path / "s.sqlite3"))
+    store.put("doc", 1)
+    disk = FullDisk.under(store)
+    for write in (lambda: store.incr("n"), lambda: store.put("doc", 2), lambda: store.update("doc", lambda v: v + 1),
+                  lambda: store.log_append({}, 5, {"n": 1}), lambda: store.hit("w", 5)):  # fmt: skip
+        with pytest.raises(StoreError, match="database or disk is full"):
+            write()
+    assert store.get("doc") == 1 and store.counter("n") == 0  # reads still work; nothing half-done
+    disk.full = False
+    assert store.update("doc", lambda v: v + 1) == 2 and store.incr("n") == 1
+
+
+def test_a_commit_that_fails_is_rolled_back_not_left_open(tmp_path):
+    """A transaction whose COMMIT fails (disk full at the last moment) must not stay open, or
+    every later write fails with 'cannot start a transaction within a transaction'."""
+    import sqlite3
+
+    from app.store import StoreError
+    from app.store.sqlite import SqliteStore
+
+    store = SqliteStore(str(tmp_path / "s.sqlite3"))
+    real = store._db
+
+    class FailingCommit(FullDisk):
+        def execute(self, sql: str, *args):
+            if self.full and sql == "COMMIT":
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+    failing = store._db = FailingCommit(real)
+    with pytest.raises(StoreError):
+        store.update("doc", lambda v: 1)
+    failing.full = False
+    assert store.update("doc", lambda v: (v or 0) + 10) == 10
+
+
+def test_redis_failures_are_store_errors(tmp_path):
+    from app.store import StoreError
+
+    with running_redis(tmp_path / "redis") as server:
+        store = open_store("unused", server.url)
+        store.incr("n")
+    for call in (lambda: store.incr("n"), lambda: store.get("doc"), lambda: store.log_entries(),
+                 lambda: store.hit("w", 5), lambda: store.log_update(1, {}, {"n": 1})):  # fmt: skip
+        with pytest.raises(StoreError):
+            call()
+
+
+def test_a_redis_that_dies_during_a_token_change_frees_the_lock_within_seconds(tmp_path):
+    """The lock key outlives the holder's release when Redis is gone at that moment (and comes
+    back from its dump with the key): it must expire in seconds, not block changes for 29 s."""
+    import time
+
+    from app.store.redis import LOCK_TTL_SECONDS
+
+    with running_redis(tmp_path / "redis") as server:
+        first = open_store("unused", server.url)
+        with first.exclusive("tokens"):
+            with redis.Redis.from_url(server.url) as client:
+                client.save()  # the dump holds the lock key and its expiry
+            server.stop()
+        # the release failed (Redis was down); it comes back with the key
+        server.start()
+        second = open_store("unused", server.url)
+        asked = time.monotonic()
+        with second.exclusive("tokens"):
+            waited = time.monotonic() - asked
+    assert waited < 10  # seconds, not the 29 s of the 30-second expiry there was
+    assert LOCK_TTL_SECONDS <= 5
+
+
+def test_the_redis_lock_is_renewed_while_held(redis_server):
+    """A short expiry must not let a second holder in while the first still holds the lock."""
+    import threading
+    import time
+
+    from app.store.redis import LOCK_TTL_SECONDS
+
+    redis_server.flush()
+    first, second = open_store("unused", redis_server.url), open_store("unused", redis_server.url)
+    order: list[str] = []
+    with first.exclusive("tokens"):
+        waiter = threading.Thread(target=lambda: _hold(second, order))
+        waiter.start()
+        time.sleep(LOCK_TTL_SECONDS * 2)
+        order.append("first done")
+    waiter.join(timeout=10)
+    assert order == ["first done", "second in"]

@@ -6,7 +6,7 @@ import os
 
 from app.cursor.checksum import build_checksum, is_valid_checksum, tsheader
 from app.services.token_file import format_token_lines, parse_token_text, read_and_normalise, write_atomically
-from tests.support import make_token
+from tests.support import file_lock_held_elsewhere, make_token
 
 T1, T2 = make_token("user_one"), make_token("user_two")
 C137 = build_checksum("a" * 64, "b" * 64, now=0)
@@ -48,3 +48,66 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     path = tmp_path / ".tokens"
     write_atomically(str(path), format_token_lines(parse_token_text(f"{T1},{C137}")))
     assert os.listdir(tmp_path) == [".tokens"] and path.stat().st_mode & 0o077 == 0
+
+
+# -- issue #14 items 4 and 7: a lock that never blocks the process, fewer fsyncs, no debris ----
+
+
+def test_a_lock_held_elsewhere_is_given_up_with_a_clear_error(tmp_path):
+    import threading
+    import time
+
+    from app.services.token_file import TokenFileBusy, locked
+
+    path = tmp_path / ".tokens"
+    outcome: list[object] = []
+
+    def take() -> None:
+        started = time.monotonic()
+        try:
+            with locked(str(path), wait=0.3):
+                outcome.append("entered")
+        except TokenFileBusy as busy:
+            outcome.append((busy, time.monotonic() - started))
+
+    with file_lock_held_elsewhere(path):
+        taker = threading.Thread(target=take, daemon=True)
+        taker.start()
+        taker.join(timeout=5)
+        still_waiting = taker.is_alive()
+    assert not still_waiting, "locked() kept waiting for the other process"
+    [(busy, waited)] = outcome
+    assert isinstance(busy, OSError) and "stayed locked by another process" in str(busy) and waited < 2
+    with locked(str(path), wait=1):  # free again once the holder is gone
+        pass
+
+
+def test_token_changes_fsync_once_and_an_unchanged_file_is_not_rewritten(tmp_path, monkeypatch):
+    from app.services import token_file
+    from app.services.token_pool import TokenPool
+    from app.store.sqlite import SqliteStore
+
+    pool = TokenPool(SqliteStore(str(tmp_path / "s.sqlite3")), str(tmp_path / ".tokens"))
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(token_file.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    assert pool.update(f"# a comment\n{T1},{C137}\n") == 1
+    assert len(synced) == 2  # the file, then its folder (the rename)
+    synced.clear()
+    assert pool.reload() == 1 and synced == []  # already normal: not rewritten
+    assert pool.add([]) == (0, 1) and synced == []
+
+
+def test_temporary_files_a_crash_left_are_removed_at_start(tmp_path):
+    from app.services.token_file import remove_leftovers
+
+    path = tmp_path / ".tokens"
+    path.write_text(f"{T1},{C137}")
+    path.chmod(0o644)
+    debris = [".tokens-k2j4_9xq", ".tokens-ab12cd34.tmp"]  # before issue #14, and now
+    kept = [".tokens-backup", "notes.txt", ".tokens.lock"]
+    for name in debris + kept:
+        (tmp_path / name).write_text(f"{T1},{C137}")
+    assert sorted(remove_leftovers(str(path))) == sorted(debris)
+    assert sorted(os.listdir(tmp_path)) == sorted([".tokens", *kept])
+    assert path.stat().st_mode & 0o077 == 0
