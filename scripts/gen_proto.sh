@@ -4,5 +4,5 @@
 # protobuf runtime pinned in requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../app/cursor/proto"
-python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. aiserver.proto key.proto
+python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. aiserver.proto agent_aiserver.proto agent.proto key.proto
 echo "regenerated: $(ls *_pb2.py | tr '\n' ' ')"

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
 
 from app.cursor.checksum import random_hash
 from app.cursor.errors import ReadError, TransportError, UpstreamTimeout
 from app.cursor.events import Event
+from app.cursor.http import READ_SIZE, Poster, describe_failure, read_bounded
 from app.cursor.response import ResponseDecoder, upstream_error_from_body
 
 CHAT_PATH = "/aiserver.v1.AiService/StreamChat"
@@ -30,7 +30,6 @@ CONNECT_CONTENT_TYPE = "application/connect+proto"
 CLIENT_VERSION = "0.42.5"
 CLIENT_TIMEZONE = "Asia/Shanghai"
 CONNECT_USER_AGENT = "connect-es/1.6.1"
-READ_SIZE = 65536
 ERROR_BODY_LIMIT = 65536
 
 
@@ -73,20 +72,6 @@ def chat_headers(token: str, checksum: str, routing: dict[str, str]) -> dict[str
         "Accept": "*/*",
         "Accept-Encoding": "gzip, br",
     }
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A short reason for a transport failure: the innermost OS-level cause, not urllib3's
-    nested retry message."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.strerror:
-            return cause.strerror
-        nested = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
-        cause = cause.__cause__ or cause.__context__ or nested
-        if cause is exc:
-            break
-    return str(exc) or exc.__class__.__name__
 
 
 class ChatResponse:
@@ -144,7 +129,6 @@ class CursorClient:
     ) -> None:
         self.upstream = upstream
         self._limits = (max_frame_bytes, max_decompressed_bytes)
-        self._settings_by_url: dict[str, dict] = {}
         self._session = requests.Session()
         self._session.headers.clear()
         self._session.trust_env = use_environment_proxy
@@ -154,6 +138,12 @@ class CursorClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=1024, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        self._poster = Poster(self._session)
+
+    @property
+    def session(self) -> requests.Session:
+        """The keep-alive session, shared with the other upstream calls (the agent generation)."""
+        return self._session
 
     def open_chat(
         self, body: bytes, *, token: str, checksum: str, web: bool, timeout: float, idle_timeout: float | None = None
@@ -163,48 +153,13 @@ class CursorClient:
         Raises UpstreamTimeout, TransportError, or UpstreamError when the answer is not a
         Connect stream (PROTOCOL §2.8)."""
         url, routing = self.upstream.locate(self.upstream.api2_base_url, CHAT_WEB_PATH if web else CHAT_PATH)
-        try:
-            response = self._session.send(
-                self._prepared_post(url, chat_headers(token, checksum, routing), body),
-                stream=True,
-                timeout=(timeout, timeout),
-                allow_redirects=False,
-                **self._transport_settings(url),
-            )
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-            raise UpstreamTimeout("Request timeout") from exc
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(describe_failure(exc)) from exc
+        response = self._poster.post(url, chat_headers(token, checksum, routing), body, timeout=timeout, stream=True)
         content_type = response.headers.get("Content-Type", "")
         if response.status_code != 200 or content_type.split(";")[0].strip() != CONNECT_CONTENT_TYPE:
             with response:
-                excerpt = _read_bounded(response, ERROR_BODY_LIMIT)
+                excerpt = read_bounded(response, ERROR_BODY_LIMIT)
             raise upstream_error_from_body(response.status_code, content_type, excerpt)
         return ChatResponse(response, ResponseDecoder(*self._limits), idle_timeout)
-
-    def _prepared_post(self, url: str, headers: dict[str, str], body: bytes) -> requests.PreparedRequest:
-        """The chat request, built directly: `Session.request` would merge session settings,
-        cookies and hooks and re-parse the URL on every call, a measurable share of a chat's
-        CPU (bench/), for a request whose every header we set ourselves."""
-        request = requests.PreparedRequest()
-        request.method = "POST"
-        request.url = url
-        request.headers = CaseInsensitiveDict(headers)
-        request.headers["Content-Length"] = str(len(body))
-        request.body = body
-        request.hooks = {"response": []}
-        return request
-
-    def _transport_settings(self, url: str) -> dict:
-        """Proxies and TLS settings for `url` from the session and, when it trusts the
-        environment, from HTTP(S)_PROXY/NO_PROXY and friends; those do not change while the
-        process runs, so each URL's answer is worked out once."""
-        settings = self._settings_by_url.get(url)
-        if settings is None:
-            settings = self._session.merge_environment_settings(url, {}, None, None, None)
-            settings.pop("stream", None)
-            self._settings_by_url[url] = settings
-        return settings
 
     def get_json(
         self, base_url: str, path: str, headers: dict[str, str], timeout: float, query: dict[str, str] | None = None
@@ -220,28 +175,5 @@ class CursorClient:
         except ValueError as exc:
             raise TransportError(f"not JSON: {exc}") from exc
 
-    def fetch_once(self, url: str, *, max_bytes: int, timeout: float) -> tuple[int, str | None, bytes]:
-        """One GET without following redirects (the caller checks each hop): the status, the
-        redirect target if any, and at most `max_bytes + 1` bytes of the body, so the caller can
-        tell an oversized one. No custom headers, as rc4 (PROTOCOL §1.7)."""
-        try:
-            with self._session.get(url, stream=True, timeout=(timeout, timeout), allow_redirects=False) as response:
-                if response.is_redirect:
-                    return response.status_code, response.headers["Location"], b""
-                return response.status_code, None, _read_bounded(response, max_bytes + 1)
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(describe_failure(exc)) from exc
-
     def close(self) -> None:
         self._session.close()
-
-
-def _read_bounded(response: requests.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=READ_SIZE):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]

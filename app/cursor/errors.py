@@ -28,6 +28,15 @@ class ProtocolError(CursorError):
     undecodable end-of-stream JSON. The message says which."""
 
 
+class EmptyAnswer(CursorError):
+    """The upstream ended the turn cleanly without a word: no text, no reasoning, no tool call.
+    Cursor's silent soft block looks like this (PROTOCOL_AGENT §1), so it is a failure, never
+    an empty answer."""
+
+    def __init__(self) -> None:
+        super().__init__("Cursor returned an empty turn (no text, no reasoning, no tool call): a silent soft block")
+
+
 class UpstreamError(CursorError):
     """Cursor reported an error: an end-of-stream error trailer, or a non-Connect error body.
 
@@ -61,3 +70,21 @@ class UpstreamError(CursorError):
     def log_text(self) -> str:
         """The request log's `error` text: the title, else the connect code with spaces."""
         return self.title or self.connect_code.replace("_", " ")
+
+
+STALE_CLIENT_TITLE = "Update Required"
+_STALE_CLIENT_DETAIL = "no longer supported"
+
+
+def is_stale_client(error: BaseException) -> bool:
+    """Cursor refusing the client version the gateway presents (AGENT_WIRE §6: error 28, reused,
+    titled "Update Required", "Your version of Cursor is no longer supported…"; or the enum's
+    own ERROR_OUTDATED_CLIENT). The fix is a newer client version, not another token, so callers
+    report it as a configuration problem."""
+    if not isinstance(error, UpstreamError):
+        return False
+    return (
+        error.error_name == "ERROR_OUTDATED_CLIENT"
+        or (error.title or "").startswith(STALE_CLIENT_TITLE)
+        or _STALE_CLIENT_DETAIL in (error.detail or "")
+    )

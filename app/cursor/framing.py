@@ -57,19 +57,23 @@ def gunzip_bounded(data: bytes | memoryview, limit: int) -> bytes:
 
 class FrameDecoder:
     """Turns a response body into frames, whatever the read sizes: a partial frame waits for
-    the next `feed`.
+    the next `feed`. Frames with reserved flags are skipped as rc4 does, or refused with
+    `strict_flags` (the agent generation, where only Connect's flags are expected).
 
     Consumed bytes are dropped once per `feed` (CPython deletes from the front of a bytearray
     without moving the rest), and payloads are copied once out of a memoryview, so 64 KiB reads
     of many small frames cost linear time. After a ProtocolError the body is broken: discard
     the decoder."""
 
-    def __init__(self, max_frame_bytes: int = 16 * MIB, max_decompressed_bytes: int = 16 * MIB) -> None:
+    def __init__(
+        self, max_frame_bytes: int = 16 * MIB, max_decompressed_bytes: int = 16 * MIB, *, strict_flags: bool = False
+    ) -> None:
         if max_frame_bytes < 0 or max_decompressed_bytes < 1:
             # zlib reads a max_length of 0 as "unlimited", which would disable the bomb guard.
             raise ValueError("frame limits must be positive")
         self._max_frame = max_frame_bytes
         self._max_inflated = max_decompressed_bytes
+        self._strict_flags = strict_flags
         self._buffer = bytearray()
 
     @property
@@ -103,6 +107,9 @@ class FrameDecoder:
             raise ProtocolError(f"response ended inside a frame ({len(self._buffer)} bytes left over)")
 
     def _frame(self, flags: int, payload: memoryview) -> Frame | None:
+        if flags & RESERVED_FLAGS and self._strict_flags:
+            # e.g. a gRPC-Web trailer (0x80): skipping it would hide how the stream really ended.
+            raise ProtocolError(f"frame with unsupported flags 0x{flags:02x}")
         if not payload:
             return Frame(flags, b"")  # rc4 classifies empty frames by length alone (ContentStart)
         if flags & RESERVED_FLAGS:

@@ -83,6 +83,15 @@ def parse_claims(token: str) -> TokenClaims | None:
     )
 
 
+def token_expiry(token: str) -> int | None:
+    """The `exp` claim of any three-part JWT, with none of parse_claims' shape checks: tokens
+    Cursor issues (an exchanged API key's) are used as they come, and only their expiry matters."""
+    parts = token.split(".")
+    payload = _decode_payload(parts[1]) if len(parts) == 3 else None
+    exp = payload.get("exp") if payload else None
+    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
+
+
 def validate_token(token: str, now: float | None = None) -> TokenClaims | None:
     """The claims when the token passes the reference's checks (SPEC §7.1), else None."""
     claims = parse_claims(token)

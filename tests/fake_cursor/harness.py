@@ -3,6 +3,7 @@ as a subprocess; `make_chat_request_body` builds a valid chat request for tests 
 
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 import sys
@@ -14,8 +15,13 @@ import requests
 
 from app.cursor.framing import encode_frame
 from app.cursor.proto import aiserver_pb2
+from tests.fake_cursor.accounts import ACCOUNT_PATHS
+from tests.fake_cursor.validation import CHAT_PATHS
 
 ROOT = Path(__file__).resolve().parents[2]
+AGENT_PATHS = ("/agent.v1.AgentService/RunSSE", "/aiserver.v1.BidiService/BidiAppend",
+               "/aiserver.v1.AiService/AvailableModels", "/agent.v1.AgentService/GetUsableModels",
+               "/auth/exchange_user_api_key")  # fmt: skip
 READY_PREFIX = "fake-cursor listening on "
 SYNTACTIC_JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.x.y"  # well-formed; nothing checks a signature
 
@@ -23,7 +29,8 @@ SYNTACTIC_JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.x.y"  # well-formed; nothi
 class FakeCursor:
     """The fake in a subprocess on a free port: `with FakeCursor() as fake: fake.url ...`."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = env or {}  # added to the fake's environment, e.g. FAKE_AGENT_HEARTBEAT_SECONDS
         self.process: subprocess.Popen | None = None
         self.url = ""
 
@@ -37,6 +44,7 @@ class FakeCursor:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.fake_cursor", "--host", "127.0.0.1", "--port", "0"],
             cwd=ROOT,
+            env={**os.environ, **self.env},
             stdout=subprocess.PIPE,
             text=True,  # cwd: so that `tests.fake_cursor` imports
         )
@@ -64,10 +72,40 @@ class FakeCursor:
         return response.json()
 
     def chat_requests(self) -> list[dict]:
-        return [record for record in self.requests() if record["path"].startswith("/aiserver.v1.")]
+        """The legacy chat RPCs (StreamChat, StreamChatWeb) only."""
+        return [record for record in self.requests() if record["path"] in CHAT_PATHS]
 
     def account_requests(self) -> list[dict]:
-        return [record for record in self.requests() if not record["path"].startswith("/aiserver.v1.")]
+        return [record for record in self.requests() if record["path"] in ACCOUNT_PATHS]
+
+    def agent_requests(self, path: str | None = None) -> list[dict]:
+        """HTTP records of the agent calls (RunSSE, BidiAppend, catalog, key exchange), or of one path."""
+        wanted = (path,) if path else AGENT_PATHS
+        return [record for record in self.requests() if record["path"] in wanted]
+
+    def agent_turns(self) -> list[dict]:
+        """Every agent turn (one per accepted RunSSE), oldest first: README.md shows the shape."""
+        response = requests.get(f"{self.url}/__fake/turns", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def agent_turn(self, request_id: str) -> dict:
+        return next(turn for turn in self.agent_turns() if turn["request_id"] == request_id)
+
+    def counts(self) -> dict[str, int]:
+        """Calls per agent route (run_sse, bidi_append, available_models, get_usable_models,
+        exchange_user_api_key) and exchange_user_api_key_accepted; missing keys are 0."""
+        response = requests.get(f"{self.url}/__fake/counts", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def key_exchanges(self) -> int:
+        """API keys successfully exchanged for a session token."""
+        return self.counts().get("exchange_user_api_key_accepted", 0)
+
+    def catalog_calls(self) -> int:
+        counts = self.counts()
+        return counts.get("available_models", 0) + counts.get("get_usable_models", 0)
 
     def connections(self) -> int:
         """TCP connections accepted so far (this call's own included)."""

@@ -56,7 +56,7 @@ BIG_FRAMES_PER_WRITE = 64  # ~66 KB writes: throughput, not syscalls, is measure
 HUGE_FRAME_LENGTH = 1 << 30
 CHUNK_PAUSE = 0.02
 UNICODE_PAUSE = 0.001  # so the client really reads the 5-byte writes one by one
-CAPTURE_PATH = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "stream_capture_rc4.hex"
+CAPTURE_PATH = Path(__file__).resolve().parents[1] / "vectors" / "stream_capture_rc4.hex"
 
 # Accounts that always fail the same way, whatever is asked: for token health and failover tests.
 ACCOUNT_FAILURES = {"ratelimited": "ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", "loggedout": "ERROR_NOT_LOGGED_IN",

@@ -15,6 +15,8 @@ from google.protobuf.json_format import MessageToDict
 
 from app.cursor.proto import aiserver_pb2
 from tests.fake_cursor.accounts import ACCOUNT_PATHS, answer
+from tests.fake_cursor.agent import AgentService
+from tests.fake_cursor.agent_turn import Timing
 from tests.fake_cursor.frames import bad_request_frame
 from tests.fake_cursor.request import RAW_HEADERS, SOCKET, Request
 from tests.fake_cursor.scenarios import SCENARIOS, BadArgument, Call, account_directive, directive
@@ -61,8 +63,9 @@ class Recorder:
 
 
 class FakeCursorApp:
-    def __init__(self) -> None:
+    def __init__(self, timing: Timing | None = None) -> None:
         self.recorder = Recorder()
+        self.agent = AgentService(timing)  # RunSSE + BidiAppend, the catalog, the key exchange
         self.connections = 0  # accepted TCP connections: shows whether clients reuse them
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -73,6 +76,8 @@ class FakeCursorApp:
         record = self.recorder.add(request)
         if request.path in ACCOUNT_PATHS:
             reply = self.account(request, record)
+        elif self.agent.handles(request.path):
+            reply = self.agent.handle(request, record, wire)
         else:
             reply = self.chat(request, record, wire)
         return respond(reply, wire, record, start_response)
@@ -81,9 +86,17 @@ class FakeCursorApp:
         route = (request.method, request.path)
         if route == ("GET", "/__fake/requests"):
             return json_reply(200, self.recorder.all())
-        if route == ("DELETE", "/__fake/requests"):
+        if route == ("DELETE", "/__fake/requests"):  # everything: requests, turns, counts
             self.recorder.clear()
+            self.agent.clear()
             return json_reply(200, {"cleared": True})
+        if route == ("GET", "/__fake/turns"):
+            return json_reply(200, self.agent.turn_records())
+        if route == ("DELETE", "/__fake/turns"):
+            self.agent.records.clear()
+            return json_reply(200, {"cleared": True})
+        if route == ("GET", "/__fake/counts"):
+            return json_reply(200, dict(self.agent.counts))
         if route == ("GET", "/__fake/health"):
             return json_reply(200, {"ok": True, "connections": self.connections})
         return json_reply(404, {"code": "not_found", "message": f"no control route {request.method} {request.path}"})
@@ -197,7 +210,9 @@ class Server(WSGIServer):
 
 def make_server(host: str, port: int) -> Server:
     """A bound, not yet serving, quiet server (log=None: nothing per request, so benchmarks
-    measure the gateway, not the fake's logging)."""
-    server = Server((host, port), FakeCursorApp(), backlog=BACKLOG, log=None, environ={"SERVER_NAME": host})
+    measure the gateway, not the fake's logging). The agent turns' timing comes from the
+    environment (FAKE_AGENT_HEARTBEAT_SECONDS, ...: agent_turn.Timing)."""
+    app = FakeCursorApp(Timing.from_env())
+    server = Server((host, port), app, backlog=BACKLOG, log=None, environ={"SERVER_NAME": host})
     server.init_socket()
     return server

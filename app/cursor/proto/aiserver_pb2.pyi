@@ -289,6 +289,14 @@ class ErrorDetails(_message.Message):
         ERROR_NOT_FOUND: _ClassVar[ErrorDetails.Error]
         ERROR_DEPRECATED: _ClassVar[ErrorDetails.Error]
         ERROR_RESOURCE_EXHAUSTED: _ClassVar[ErrorDetails.Error]
+        ERROR_BAD_USER_API_KEY: _ClassVar[ErrorDetails.Error]
+        ERROR_CONVERSATION_TOO_LONG: _ClassVar[ErrorDetails.Error]
+        ERROR_USAGE_PRICING_REQUIRED: _ClassVar[ErrorDetails.Error]
+        ERROR_USAGE_PRICING_REQUIRED_CHANGEABLE: _ClassVar[ErrorDetails.Error]
+        ERROR_RATE_LIMITED: _ClassVar[ErrorDetails.Error]
+        ERROR_RATE_LIMITED_CHANGEABLE: _ClassVar[ErrorDetails.Error]
+        ERROR_CUSTOM: _ClassVar[ErrorDetails.Error]
+        ERROR_HOOKS_BLOCKED: _ClassVar[ErrorDetails.Error]
     ERROR_UNSPECIFIED: ErrorDetails.Error
     ERROR_BAD_API_KEY: ErrorDetails.Error
     ERROR_NOT_LOGGED_IN: ErrorDetails.Error
@@ -330,6 +338,14 @@ class ErrorDetails(_message.Message):
     ERROR_NOT_FOUND: ErrorDetails.Error
     ERROR_DEPRECATED: ErrorDetails.Error
     ERROR_RESOURCE_EXHAUSTED: ErrorDetails.Error
+    ERROR_BAD_USER_API_KEY: ErrorDetails.Error
+    ERROR_CONVERSATION_TOO_LONG: ErrorDetails.Error
+    ERROR_USAGE_PRICING_REQUIRED: ErrorDetails.Error
+    ERROR_USAGE_PRICING_REQUIRED_CHANGEABLE: ErrorDetails.Error
+    ERROR_RATE_LIMITED: ErrorDetails.Error
+    ERROR_RATE_LIMITED_CHANGEABLE: ErrorDetails.Error
+    ERROR_CUSTOM: ErrorDetails.Error
+    ERROR_HOOKS_BLOCKED: ErrorDetails.Error
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     IS_EXPECTED_FIELD_NUMBER: _ClassVar[int]

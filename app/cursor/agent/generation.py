@@ -1,0 +1,53 @@
+"""The agent generation's entry point: a `ChatTurn` as one RunSSE + BidiAppend turn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from app.cursor.agent.run_request import prepare_turn
+from app.cursor.agent.transport import AgentClient, AgentTurn
+from app.cursor.agent.unary import AgentIdentity
+from app.cursor.client import CursorClient
+from app.cursor.events import Event
+from app.cursor.generations import BlobKeeper, GenerationOptions, UpstreamCredential
+from app.cursor.messages import ChatTurn
+
+
+class _KeptTurn:
+    """An agent turn whose KV blobs are kept for the conversation's later turns when it closes."""
+
+    def __init__(self, turn: AgentTurn, conversation_id: str, keeper: BlobKeeper) -> None:
+        self._turn = turn
+        self._conversation_id = conversation_id
+        self._keeper = keeper
+
+    def batches(self) -> Iterator[list[Event]]:
+        return self._turn.batches()
+
+    def abort(self) -> None:
+        self._turn.abort()
+
+    def close(self) -> None:
+        self._turn.close()
+        if self._turn.stored_blobs:
+            self._keeper.save(self._conversation_id, self._turn.stored_blobs)
+
+
+class AgentGeneration:
+    name = "agent"
+    supports_tools = True
+
+    def __init__(self, client: CursorClient, options: GenerationOptions) -> None:
+        self.identity = AgentIdentity(options.client_type, options.client_version, options.ghost_mode)
+        self._client = AgentClient(
+            client.session, options.agent_base_url, self.identity, heartbeat_seconds=options.heartbeat_seconds
+        )
+        self._blobs = options.blobs
+
+    def open(self, turn: ChatTurn, credential: UpstreamCredential, *, timeout: float, idle_timeout: float) -> _KeptTurn:
+        prepared = prepare_turn(turn)
+        blobs = self._blobs.load(prepared.conversation_id)
+        opened = self._client.open_turn(
+            prepared, token=credential.token, timeout=timeout, idle_timeout=idle_timeout, blobs=blobs
+        )
+        return _KeptTurn(opened, prepared.conversation_id, self._blobs)
