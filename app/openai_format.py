@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 
+from app.cursor.events import ReasoningDelta, TextDelta, ToolCall
 from app.settings import MODEL_IDS, MODEL_OWNERS
 
 MODELS_CREATED = 1706659200
@@ -28,42 +30,84 @@ def sse_event(payload: object) -> str:
     return f"data: {dumps(payload)}\n\n"
 
 
-def completion_body(completion_id: str, model: str, content: str) -> dict:
+def usage_or_zero(usage: dict | None) -> dict:
+    """The upstream's usage (D29), or zeros where the generation counts none (legacy)."""
+    return usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+def tool_call_body(call: ToolCall) -> dict:
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def completion_body(
+    completion_id: str,
+    model: str,
+    content: str,
+    *,
+    reasoning: str = "",
+    tool_calls: Sequence[ToolCall] = (),
+    usage: dict | None = None,
+    created: int | None = None,
+) -> dict:
+    message: dict = {"role": "assistant", "content": content if content or not tool_calls else None}
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if tool_calls:
+        message["tool_calls"] = [tool_call_body(call) for call in tool_calls]
     return {
         "id": completion_id,
         "object": "chat.completion",
-        "created": int(time.time()),
+        "created": int(time.time()) if created is None else created,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        "usage": usage_or_zero(usage),
     }
 
 
 class ChunkEncoder:
-    """The SSE events of one streamed completion (SPEC §6.12 step 4).
+    """The SSE events of one streamed completion (SPEC §6.12 step 4, D33).
 
-    Only the first content chunk carries `model` and `delta.role`; `created` is taken per chunk.
-    """
+    Every chunk carries the same `id`, `created` and `model`; only the first carries
+    `delta.role`. Each tool call goes out as one complete delta (PROTOCOL_AGENT §5.2)."""
 
-    def __init__(self, completion_id: str, model: str) -> None:
-        self._head = f'data: {{"id":{dumps(completion_id)},"object":"chat.completion.chunk","created":'
-        self._model = dumps(model)
+    def __init__(self, completion_id: str, model: str, created: int | None = None) -> None:
+        self.created = int(time.time()) if created is None else created
+        self._head = (
+            f'data: {{"id":{dumps(completion_id)},"object":"chat.completion.chunk","created":{self.created},'
+            f'"model":{dumps(model)},"choices":'
+        )
         self._sent_first = False
+        self._tool_calls = 0
+
+    def _chunk(self, delta: str, finish: str = "null") -> str:
+        if not self._sent_first:
+            self._sent_first = True
+            delta = '"role":"assistant",' + delta if delta else '"role":"assistant"'
+        return f'{self._head}[{{"index":0,"delta":{{{delta}}},"finish_reason":{finish}}}]}}\n\n'
 
     def content(self, text: str) -> str:
-        created = int(time.time())
-        if self._sent_first:
-            delta = f'"delta":{{"content":{dumps(text)}}}'
-            return f'{self._head}{created},"choices":[{{"index":0,{delta},"finish_reason":null}}]}}\n\n'
-        self._sent_first = True
-        delta = f'"delta":{{"role":"assistant","content":{dumps(text)}}}'
-        return (
-            f'{self._head}{created},"model":{self._model},"choices":[{{"index":0,{delta},"finish_reason":null}}]}}\n\n'
-        )
+        return self._chunk(f'"content":{dumps(text)}')
 
-    def finish(self) -> str:
-        created = int(time.time())
-        final = f'{self._head}{created},"choices":[{{"index":0,"delta":{{}},"finish_reason":"stop"}}]}}\n\n'
+    def reasoning(self, text: str) -> str:
+        return self._chunk(f'"reasoning_content":{dumps(text)}')
+
+    def tool_call(self, call: ToolCall) -> str:
+        index, self._tool_calls = self._tool_calls, self._tool_calls + 1
+        return self._chunk(f'"tool_calls":[{dumps({"index": index, **tool_call_body(call)})}]')
+
+    def piece(self, piece: TextDelta | ReasoningDelta | ToolCall) -> str:
+        if isinstance(piece, TextDelta):
+            return self.content(piece.text)
+        if isinstance(piece, ReasoningDelta):
+            return self.reasoning(piece.text)
+        return self.tool_call(piece)
+
+    def finish(self, usage: dict | None = None, include_usage: bool = False) -> str:
+        """The last chunk; with `stream_options.include_usage`, OpenAI's usage chunk
+        (`choices: []`) after it; then [DONE]."""
+        final = self._chunk("", '"tool_calls"' if self._tool_calls else '"stop"')
+        if include_usage:
+            final += f'{self._head}[],"usage":{dumps(usage_or_zero(usage))}}}\n\n'
         return final + DONE_EVENT
 
 

@@ -7,11 +7,12 @@ Unknown keys are ignored everywhere, as OpenAI clients send many (temperature, t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from app import errors
-from app.cursor.messages import Role
+from app.cursor.messages import Role, ToolCallRef, ToolSpec
 from app.json_body import expect, shape_error
 from app.settings import MODEL_IDS
 
@@ -22,6 +23,8 @@ ROLE_ALIASES: dict[str, Role] = {
     "human": "user",
     "assistant": "assistant",
     "ai": "assistant",
+    "tool": "tool",
+    "function": "tool",  # the legacy function-calling role
 }
 WEB_SEARCH_SUFFIX = "-online"
 _KNOWN_MODELS = frozenset(MODEL_IDS)
@@ -42,6 +45,9 @@ class RequestMessage:
     text: str
     plain_string: bool
     images: tuple[ImageRef, ...]
+    tool_calls: tuple[ToolCallRef, ...] = ()
+    tool_call_id: str | None = None
+    tool_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,9 @@ class ChatRequest:
     model: str  # as requested, echoed back to the client
     messages: tuple[RequestMessage, ...]
     stream: bool
+    tools: tuple[ToolSpec, ...] = ()
+    instructions: tuple[str, ...] = ()  # policy lines the gateway adds (tool_choice)
+    include_usage: bool = False  # stream_options.include_usage
 
     @property
     def web_search(self) -> bool:
@@ -96,12 +105,88 @@ def _parse_message(message: Any, index: int) -> RequestMessage:
     if canonical is None:
         raise shape_error(
             f"messages[{index}].role",
-            f"unknown variant `{role}`, expected one of system, developer, user, human, assistant, ai",
+            f"unknown variant `{role}`, expected one of system, developer, user, human, assistant, ai, tool, function",
         )
-    if "content" not in message or message["content"] is None:
+    tool_calls = _parse_tool_calls(message.get("tool_calls"), index) if canonical == "assistant" else ()
+    content = message.get("content")
+    if content is None and not (tool_calls or canonical == "tool"):
         raise shape_error(f"messages[{index}].content", "expected a string or an array of content parts")
-    text, plain, images = _parse_content(message["content"], index)
-    return RequestMessage(canonical, text, plain, images)
+    text, plain, images = _parse_content("" if content is None else content, index)
+    if canonical != "tool":
+        return RequestMessage(canonical, text, plain, images, tool_calls)
+    call_id = message.get("tool_call_id") if role == "tool" else message.get("name")
+    what = "`tool_call_id`, the id of the call it answers" if role == "tool" else "`name`, the function it answers"
+    expect(call_id, str, f"messages[{index}].{'tool_call_id' if role == 'tool' else 'name'}", what)
+    return RequestMessage("tool", text, plain, (), tool_call_id=call_id)
+
+
+def _parse_tool_calls(value: Any, index: int) -> tuple[ToolCallRef, ...]:
+    if value is None:
+        return ()
+    calls = []
+    for number, call in enumerate(expect(value, list, f"messages[{index}].tool_calls", "an array")):
+        param = f"messages[{index}].tool_calls[{number}]"
+        expect(call, dict, param, "an object")
+        function = expect(call.get("function"), dict, f"{param}.function", "an object")
+        name = expect(function.get("name"), str, f"{param}.function.name", "a string")
+        arguments = function.get("arguments", "")
+        expect(arguments, str, f"{param}.function.arguments", "a string of JSON")
+        calls.append(ToolCallRef(expect(call.get("id"), str, f"{param}.id", "a string"), name, arguments))
+    return tuple(calls)
+
+
+def _parse_tools(body: dict) -> tuple[ToolSpec, ...]:
+    value = body.get("tools")
+    if value is None:
+        return ()
+    tools = []
+    for number, tool in enumerate(expect(value, list, "tools", "an array")):
+        param = f"tools[{number}]"
+        expect(tool, dict, param, "an object")
+        if tool.get("type", "function") != "function":
+            raise shape_error(f"{param}.type", "only `function` tools are supported")
+        function = expect(tool.get("function"), dict, f"{param}.function", "an object")
+        name = expect(function.get("name"), str, f"{param}.function.name", "a string")
+        description = function.get("description") or ""
+        expect(description, str, f"{param}.function.description", "a string")
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        expect(parameters, dict, f"{param}.function.parameters", "a JSON Schema object")
+        tools.append(ToolSpec(name, description, parameters))
+    return tuple(tools)
+
+
+def _apply_tool_choice(body: dict, tools: tuple[ToolSpec, ...]) -> tuple[tuple[ToolSpec, ...], tuple[str, ...]]:
+    """`tool_choice` has no protocol field (PROTOCOL_AGENT §5.1): `none` sends no tools; a named
+    function sends only that one; `required` and a named function add a policy line."""
+    choice = body.get("tool_choice")
+    if choice is None or choice == "auto" or not tools:
+        return tools, ()
+    if choice == "none":
+        return (), ()
+    if choice == "required":
+        return tools, ("You must answer by calling one or more of the available tools.",)
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        name = choice["function"].get("name")
+        chosen = tuple(tool for tool in tools if tool.name == name)
+        if not chosen:
+            raise shape_error("tool_choice", f"names no tool of `tools`: {name!r}")
+        return chosen, (f"You must answer by calling the tool {json.dumps(name)}.",)
+    raise shape_error("tool_choice", 'expected none, auto, required or {"type": "function", ...}')
+
+
+def _named_tool_results(messages: list[RequestMessage]) -> tuple[RequestMessage, ...]:
+    """Each tool result with the function name of the call it answers (from the assistant's
+    tool calls before it)."""
+    names: dict[str, str] = {}
+    named = []
+    for message in messages:
+        for call in message.tool_calls:
+            names[call.id] = call.name
+        if message.role == "tool" and message.tool_call_id is not None:
+            name = names.get(message.tool_call_id, message.tool_call_id)
+            message = RequestMessage("tool", message.text, message.plain_string, (), (), message.tool_call_id, name)
+        named.append(message)
+    return tuple(named)
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
@@ -116,8 +201,22 @@ def parse_chat_request(body: Any) -> ChatRequest:
     stream = body.get("stream")
     if stream is not None:
         expect(stream, bool, "stream", "a boolean")
-    messages = tuple(_parse_message(m, i) for i, m in enumerate(raw_messages))
-    return ChatRequest(model=model, messages=messages, stream=bool(stream))
+    messages = _named_tool_results([_parse_message(m, i) for i, m in enumerate(raw_messages)])
+    tools, instructions = _apply_tool_choice(body, _parse_tools(body))
+    stream_options = body.get("stream_options")
+    if stream_options is not None:
+        expect(stream_options, dict, "stream_options", "an object")
+    include_usage = (stream_options or {}).get("include_usage")
+    if include_usage is not None:
+        expect(include_usage, bool, "stream_options.include_usage", "a boolean")
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        stream=bool(stream),
+        tools=tools,
+        instructions=instructions,
+        include_usage=bool(include_usage),
+    )
 
 
 def validate_chat_request(request: ChatRequest, *, allow_any_claude: bool) -> None:

@@ -163,6 +163,14 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
         "paths": {
             f"{route_prefix}/v1/chat/completions": _chat(),
             f"{route_prefix}/v1/models": {"get": _operation("The model list", {"200": _STATUS_JSON}, _OPEN)},
+            f"{route_prefix}/v1/models/{{model_id}}": {
+                "get": _operation(
+                    "One model of the list",
+                    {"200": _STATUS_JSON, "404": {"description": "No such model"}},
+                    _OPEN,
+                    parameters=[{"name": "model_id", "in": "path", "required": True, "schema": _STRING}],
+                )
+            },
             "/health": {"get": _operation("Health; `stats` too for the admin", {"200": _STATUS_JSON}, _OPEN)},
             "/tokens/get": _admin_post("The token pool with health and profiles"),
             "/tokens/reload": _admin_post("Reload the token file"),

@@ -10,33 +10,48 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app import errors
-from app.cursor.client import ChatResponse, CursorClient, Upstream
-from app.cursor.convert import build_chat_request, encode_chat_body
+from app.cursor.client import CursorClient, Upstream
 from app.cursor.errors import (
     CursorError,
+    EmptyAnswer,
     ProtocolError,
     TransportError,
     UpstreamError,
     UpstreamTimeout,
+    is_stale_client,
 )
-from app.cursor.events import ContentStart, Event, FilledPrompt, StreamEnd, TextDelta, WebReferences
+from app.cursor.events import (
+    ContentStart,
+    Event,
+    FilledPrompt,
+    ReasoningDelta,
+    StreamEnd,
+    TextDelta,
+    ToolCall,
+    Usage,
+    WebReferences,
+)
+from app.cursor.generations import GENERATIONS, Generation, GenerationOptions, UpstreamAnswer, UpstreamCredential
 from app.cursor.keys import KeyOptions
+from app.cursor.messages import ChatTurn
 from app.errors import ApiError
 from app.openai_request import ChatRequest
+from app.services.access_tokens import AccessTokens
 from app.services.auth import ChatCredential
 from app.services.background import run_in_background
 from app.services.debug_log import DebugLog
 from app.services.image_fetch import ImageFetcher
 from app.services.metrics import count_upstream_error
+from app.services.models import ModelCatalogService
 from app.services.request_log import LoggedRequest, RequestLog
 from app.services.runtime_config import RuntimeConfig
 from app.services.token_health import Verdict, verdict_for
 from app.services.token_pool import NoUsableToken, TokenPool
 from app.services.usage import AccountUsage, effective_rule, rule_selects
-from app.services.vision import ImageResolver
+from app.services.vision import ImageLimits, ImageResolver
 from app.settings import ProxySetting, Settings, VisionAbility
 
 
@@ -70,13 +85,20 @@ def api_error_from_upstream(exc: UpstreamError) -> ApiError:
 
 
 class ClientProvider:
-    """This process's outbound client, rebuilt when the proxy setting changes (SPEC §12.1).
-    In-flight requests keep the connection they have."""
+    """This process's outbound client and its protocol generation, rebuilt when the proxy
+    setting changes (SPEC §12.1). In-flight requests keep the connection they have."""
 
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, protocol: str = "legacy", options: GenerationOptions | None = None) -> None:
         self._upstream = upstream
+        self._protocol = protocol
+        self._options = options
         self._proxies: ProxySetting | None = None
         self._client: CursorClient | None = None
+        self._generation: Generation | None = None
+
+    @property
+    def protocol(self) -> str:
+        return self._protocol
 
     def get(self, proxies: ProxySetting) -> CursorClient:
         if self._client is None or proxies != self._proxies:
@@ -86,16 +108,47 @@ class ClientProvider:
                 proxy_url=proxies.url if proxies.mode == "url" else None,
                 use_environment_proxy=proxies.mode == "system",
             )
+            self._generation = None
             self._proxies = proxies
             if previous is not None:
                 previous.close()
         return self._client
 
+    def generation(self, proxies: ProxySetting) -> Generation:
+        """The configured generation (D25) on the client for `proxies`."""
+        client = self.get(proxies)
+        if self._generation is None:
+            assert self._options is not None or self._protocol == "legacy"
+            self._generation = GENERATIONS[self._protocol](client, self._options)  # type: ignore[arg-type]
+        return self._generation
+
 
 @dataclass(frozen=True, slots=True)
 class StreamTimeouts:
-    first_frame: float  # SERVICE_TIMEOUT: from response headers to the first upstream read
+    first_frame: float  # SERVICE_TIMEOUT: for the response headers, then again for the first read
     idle: float  # STREAM_IDLE_TIMEOUT: between upstream reads
+
+
+Output = TextDelta | ReasoningDelta | ToolCall
+"""What a front shows the client: answer text, reasoning and tool calls, in upstream order."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """A whole non-streamed answer."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+
+    def add(self, piece: Output) -> None:
+        if isinstance(piece, TextDelta):
+            self.text += piece.text
+        elif isinstance(piece, ReasoningDelta):
+            self.reasoning += piece.text
+        else:
+            self.tool_calls.append(piece)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +163,10 @@ class Failure:
     kind: str  # the error class /metrics counts: timeout, connection, protocol, rate_limited, …
 
 
+class ClientLeft(Exception):
+    """The client closed its connection before a non-streamed answer was complete."""
+
+
 class AttemptFailed(Exception):
     """An answer failed before anything reached the client: the request may go on elsewhere."""
 
@@ -120,12 +177,29 @@ class AttemptFailed(Exception):
 
 _RETRYABLE_VERDICTS = frozenset({"rate_limited", "auth_failed", "usage_exhausted"})
 _END = object()  # the pump's "upstream finished" marker
-TICK_SECONDS = 1.0  # how often a waiting stream looks up: a client that left is noticed this fast
+_HEADERS = object()  # the pump's "response headers arrived" marker
+TICK_SECONDS = 0.25  # how often a waiting answer looks up: a client that left is noticed this fast (D34)
 Reporter = Callable[[Verdict], None]
+
+
+STALE_CLIENT_HINT = (
+    "Cursor refused this gateway's client version: set CURSOR_CLIENT_VERSION to the build id of a "
+    "current Cursor CLI (its installer's download URL names it)"
+)
+DEPRECATED_HINT = "Cursor no longer serves this protocol generation: set CURSOR_PROTOCOL=agent (the default)"
 
 
 def failure_of(exc: CursorError, debug: DebugLog) -> Failure:
     """The client's error and the log's words for an upstream failure (SPEC §6.10–6.13)."""
+    if isinstance(exc, UpstreamError) and (is_stale_client(exc) or exc.error_name == "ERROR_DEPRECATED"):
+        # The gateway's configuration, not the token: no cooldown, no failover; the operator
+        # is told which setting to change (D25, D26).
+        hint = STALE_CLIENT_HINT if is_stale_client(exc) else DEPRECATED_HINT
+        said = ": ".join(part for part in (exc.title, exc.detail) if part)
+        error = ApiError(502, "upstream_refused_client", f"{hint} (Cursor said: {said or exc.label})")
+        return Failure(error, f"{hint} ({said or exc.label})", Verdict("neutral"), False, "upstream_error")
+    if isinstance(exc, EmptyAnswer):  # the silent soft block: Cursor's doing, so a bad gateway
+        return Failure(errors.request_failed(str(exc), 502), str(exc), Verdict("neutral"), False, "empty_response")
     if isinstance(exc, UpstreamError):
         verdict = verdict_for(exc.error_name, exc.label)
         kind = "upstream_error" if verdict.kind == "neutral" else verdict.kind
@@ -163,6 +237,8 @@ class ChatService:
         usage: AccountUsage,
         pool: TokenPool,
         debug_log: DebugLog,
+        access: AccessTokens,
+        models: ModelCatalogService,
     ) -> None:
         self._settings = settings
         self._pool = pool
@@ -170,26 +246,33 @@ class ChatService:
         self._clients = clients
         self._usage = usage
         self._debug = debug_log
+        self._access = access
+        self._models = models
 
     def start(
         self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig, patience: float | None
-    ) -> tuple[UpstreamChat, list[str] | None]:
-        """Send the request and pre-read its answer (SPEC §6.12 step 2): the first content, or
-        [] for a clean end without any, or None when `patience` ran out (streams start anyway).
-        A pool token that fails before anything reached the client is replaced by the next
-        usable one, up to MAX_TOKEN_RETRIES times (issue #6); a user's own token or key never
-        is. Raises ApiError; the request log already records the outcome and every attempt."""
+    ) -> tuple[UpstreamChat, list[Output] | None]:
+        """Send the request and pre-read its answer (SPEC §6.12 step 2): the first output, or
+        [] for a clean end without any, or None when `patience` ran out (streams start anyway,
+        even before Cursor's response headers). A pool token that fails before anything reached
+        the client is replaced by the next usable one, up to MAX_TOKEN_RETRIES times (issue #6);
+        a user's own token or key never is. Raises ApiError; the request log already records the
+        outcome and every attempt."""
         options = ChatOptions.effective(config, credential.key_options)
-        client = self._clients.get(config.proxies)
+        generation = self._clients.generation(config.proxies)
         settings = self._settings
+        if request.tools and not generation.supports_tools:
+            raise ApiError(400, "unsupported_parameter", "tools need CURSOR_PROTOCOL=agent", param="tools")
+        access_token = self._access.access_token(credential.token, config.proxies)
+        model, parameters = self._models.resolve(request.base_model, access_token, config.proxies)
         fetcher = ImageFetcher(
-            client,
+            config.proxies,
             allow_private=settings.image_fetch_allow_private,
             max_bytes=settings.image_max_bytes,
             timeout=settings.image_fetch_timeout,
         )
-        resolver = ImageResolver(config.vision_ability, fetcher.fetch, settings.image_max_bytes)
-        messages = [resolver.resolve(message, options.vision_disabled) for message in request.messages]
+        resolver = ImageResolver(config.vision_ability, fetcher.fetch, ImageLimits.of(settings))
+        messages = resolver.resolve_all(request.messages, options.vision_disabled)
         if self._usage.blocks(credential.token, request.base_model):
             self._log.blocked()
             raise errors.unauthorized()
@@ -198,24 +281,21 @@ class ChatService:
         )
         if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
             self._usage.refresh_in_background(credential.token, record.id, config.proxies)
-        try:
-            body = encode_chat_body(
-                build_chat_request(
-                    messages,
-                    model_name=request.base_model,
-                    default_instructions=settings.default_instructions,
-                    web_search=request.web_search,
-                    slow_pool=options.slow_pool,
-                )
-            )
-        except (ValueError, UnicodeError):
-            record.failed("Failed to encode chat message")
-            raise errors.request_failed("Failed to encode chat message") from None
+        turn = ChatTurn(
+            model=model,
+            messages=tuple(messages),
+            parameters=parameters,
+            tools=request.tools,
+            instructions=request.instructions,
+            default_instructions=settings.default_instructions,
+            web_search=request.web_search,
+            slow_pool=options.slow_pool,
+        )
         retries = settings.max_token_retries if credential.source == "pool" else 0
         while True:
             report = self._health_reporter(credential)
             try:
-                upstream = self._attempt(client, body, request, credential, options, record, report)
+                upstream = self._attempt(generation, turn, request, credential, access_token, options, record, report)
                 first = upstream.pre_read(patience)
                 if record.failed_over:
                     record.attempt(credential.token, "answered")
@@ -224,55 +304,54 @@ class ChatService:
                 failure = attempt.failure
                 count_upstream_error(failure.kind)
                 report(failure.verdict)
-                replacement = self._replacement(failure, retries)
+                replacement = self._replacement(failure, retries, config.proxies)
                 if replacement is None:
                     if record.failed_over:
                         record.attempt(credential.token, failure.log_text)
                     record.failed(failure.log_text)
                     raise failure.error from None
                 record.attempt(credential.token, failure.log_text)
-                record.switch_token(replacement.token, replacement.checksum)
-                credential, retries = replacement, retries - 1
+                credential, access_token = replacement
+                record.switch_token(credential.token, credential.checksum)
+                retries -= 1
 
-    def _replacement(self, failure: Failure, retries: int) -> ChatCredential | None:
+    def _replacement(self, failure: Failure, retries: int, proxies: ProxySetting) -> tuple[ChatCredential, str] | None:
         if not (failure.retryable and retries > 0):
             return None
         try:
             picked = self._pool.next_token()
         except NoUsableToken:
             return None
-        return ChatCredential(picked.token, picked.checksum, "pool") if picked else None
+        if picked is None:
+            return None
+        try:
+            access_token = self._access.access_token(picked.token, proxies)
+        except ApiError:
+            return None
+        return ChatCredential(picked.token, picked.checksum, "pool"), access_token
 
     def _attempt(
         self,
-        client: CursorClient,
-        body: bytes,
+        generation: Generation,
+        turn: ChatTurn,
         request: ChatRequest,
         credential: ChatCredential,
+        access_token: str,
         options: ChatOptions,
         record: LoggedRequest,
         report: Reporter,
     ) -> UpstreamChat:
         settings = self._settings
-        try:
-            response = client.open_chat(
-                body,
-                token=credential.token,
-                checksum=credential.checksum,
-                web=request.web_search,
-                timeout=settings.service_timeout,
-                idle_timeout=settings.stream_idle_timeout,
+        upstream_credential = UpstreamCredential(access_token, credential.checksum)
+
+        def open_answer() -> UpstreamAnswer:
+            return generation.open(
+                turn, upstream_credential, timeout=settings.service_timeout, idle_timeout=settings.stream_idle_timeout
             )
-        except UpstreamTimeout:
-            raise AttemptFailed(timed_out("Request timeout")) from None
-        except CursorError as exc:  # transport error, or a non-Connect answer
-            if isinstance(exc, UpstreamError):
-                record.answered()
-            raise AttemptFailed(failure_of(exc, self._debug)) from None
-        record.answered()
+
         timeouts = StreamTimeouts(first_frame=settings.service_timeout, idle=settings.stream_idle_timeout)
         return UpstreamChat(
-            response, record, request.stream, options.include_web_references, self._debug, timeouts, report
+            open_answer, record, request.stream, options.include_web_references, self._debug, timeouts, report
         )
 
     def _health_reporter(self, credential: ChatCredential) -> Reporter:
@@ -284,16 +363,17 @@ class ChatService:
 
 
 class UpstreamChat:
-    """An upstream answer being read. Timing starts when its headers arrived (D16).
+    """An upstream answer being opened and read. Timing starts when its headers arrived (D16).
 
-    A pump thread (a greenlet under gunicorn's gevent) reads Cursor's body into a queue and
-    only reports; the answering side waits with deadlines and settles the outcome: it sends
-    keep-alives while Cursor is silent, ends the stream when it stays silent too long, notices a
-    client that left, and, until the first content, lets a failure be retried elsewhere."""
+    A pump thread (a greenlet under gunicorn's gevent) opens the answer and reads it into a
+    queue, and only reports; the answering side waits with deadlines and settles the outcome: it
+    sends keep-alives while Cursor is silent (even before its response headers), ends the stream
+    when it stays silent too long, notices a client that left, and, until the first output, lets
+    a failure be retried elsewhere."""
 
     def __init__(
         self,
-        response: ChatResponse,
+        open_answer: Callable[[], UpstreamAnswer],
         record: LoggedRequest,
         stream: bool,
         include_web_references: bool,
@@ -301,24 +381,28 @@ class UpstreamChat:
         timeouts: StreamTimeouts,
         report: Reporter,
     ) -> None:
-        self._response = response
+        self._open_answer = open_answer
+        self._response: UpstreamAnswer | None = None
+        self._aborted = False
         self._stream = stream
         self._record = record
         self._include_web_references = include_web_references
         self._debug = debug_log
         self._timeouts = timeouts
         self._report = report
-        self._started = time.monotonic()
+        self._requested = time.monotonic()
+        self._started = self._requested  # moved to the response headers' arrival when they come
         self._first_content_at: float | None = None
         self._saw_stream_end = False
         self._on_probation = True  # until the pre-read ends, a failure may be retried elsewhere
+        self.usage: Usage | None = None
         self._queue: queue.Queue = queue.Queue()
         run_in_background(self._pump)
-        self._paced: Iterator[list[str] | None] | None = None
+        self._paced: Iterator[list[Output] | None] | None = None
 
     # -- reading ----------------------------------------------------------------------------
-    def pre_read(self, patience: float | None) -> list[str] | None:
-        """Wait for the first content, the end or an error before any byte goes to the client,
+    def pre_read(self, patience: float | None) -> list[Output] | None:
+        """Wait for the first output, the end or an error before any byte goes to the client,
         so upstream errors still become HTTP statuses (SPEC §6.12, D2) or can be retried. Waits
         at most `patience` seconds: None means Cursor said nothing yet and a stream should start
         anyway, with keep-alives (a later error then travels in-band, D20). Raises
@@ -332,30 +416,45 @@ class UpstreamChat:
                 if time.monotonic() >= give_up:
                     return None
             if not self._saw_stream_end:
-                raise AttemptFailed(
-                    empty_answer("Empty stream response" if self._stream else "Empty response received")
-                )
+                raise AttemptFailed(empty_answer(self._empty_text()))
             return []
         finally:
             self._on_probation = False
 
-    def read_all(self, first: list[str] | None) -> str:
-        """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13)."""
-        text = "".join(first or []) + "".join(piece for batch in self.remaining() if batch for piece in batch)
-        if not text:
-            raise self._settle(empty_answer("Empty response received"))
-        self.finish()
-        return text
+    def _empty_text(self) -> str:
+        # The same words streamed or not (issue #14): the client asked for one answer either way.
+        return "Empty response received"
 
-    def remaining(self) -> Iterator[list[str] | None]:
-        """After `pre_read`: content batches as they arrive, None at each second without
-        content. Raises ApiError for a failure or timeout (sent in-band when streaming)."""
+    def read_all(self, first: list[Output] | None, client_gone: Callable[[], bool] = lambda: False) -> Answer:
+        """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13). A client that leaves
+        meanwhile ends the upstream turn within a second (D34): ClientLeft."""
+        answer = Answer()
+        for piece in first or []:
+            answer.add(piece)
+        looked = time.monotonic()
+        for batch in self.remaining():
+            if batch is None or time.monotonic() - looked >= TICK_SECONDS:
+                looked = time.monotonic()
+                if client_gone():
+                    raise ClientLeft()
+            for piece in batch or []:
+                answer.add(piece)
+        if not (answer.text or answer.tool_calls or answer.reasoning):
+            raise self._settle(empty_answer(self._empty_text()))
+        answer.usage = self.usage
+        self.finish()
+        return answer
+
+    def remaining(self) -> Iterator[list[Output] | None]:
+        """After `pre_read`: output batches as they arrive, None at each second without
+        output. Raises ApiError for a failure or timeout (sent in-band when streaming)."""
         assert self._paced is not None
         return self._paced
 
-    def paced(self, tick: float) -> Iterator[list[str] | None]:
-        """Content batches as they arrive; None after every `tick` seconds without content."""
-        deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
+    def paced(self, tick: float) -> Iterator[list[Output] | None]:
+        """Output batches as they arrive; None after every `tick` seconds without output. The
+        first deadline covers the response headers and then, again, the first read."""
+        deadline, what = self._requested + self._timeouts.first_frame, "Request timeout"
         while True:
             wait = deadline - time.monotonic()
             if wait <= 0:
@@ -368,30 +467,38 @@ class UpstreamChat:
                 continue
             if item is _END:
                 return
+            if item is _HEADERS:
+                deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
+                continue
             if isinstance(item, Failure):
                 raise self._settle(item)
             deadline, what = time.monotonic() + self._timeouts.idle, "Cursor stopped sending (stream idle timeout)"
             yield item if item else None
 
     def finish(self) -> None:
-        """The answer was delivered: log its timing (total, and first content) as its outcome."""
+        """The answer was delivered: log its timing (total, and first content) and usage."""
         if not self._record.settled:
             now = time.monotonic()
             first = None if self._first_content_at is None else self._first_content_at - self._started
-            self._record.finished(now - self._started, first)
+            usage = usage_body(self.usage) if self.usage is not None else None
+            self._record.finished(now - self._started, first, usage)
             self._report(Verdict("ok"))
 
     def close(self) -> None:
         """Stop reading at once. Before the answer was complete, that means the client went
         away, and the log says so."""
         self._record.client_disconnected(total=time.monotonic() - self._started)
-        self._response.abort()
+        self._aborted = True
+        if self._response is not None:
+            self._response.abort()
 
     # -- internals --------------------------------------------------------------------------
     def _settle(self, failure: Failure) -> Exception:
         """The failure as the exception to raise: retryable while on probation, else final
         (logged once, and the token's health told)."""
-        self._response.abort()
+        self._aborted = True
+        if self._response is not None:
+            self._response.abort()
         if self._on_probation:
             return AttemptFailed(failure)
         count_upstream_error(failure.kind)
@@ -399,24 +506,63 @@ class UpstreamChat:
         self._record.failed(failure.log_text, total=time.monotonic() - self._started)
         return failure.error
 
-    def _pump(self) -> None:
+    def _open(self) -> UpstreamAnswer | None:
+        """Open the answer; a failure is reported on the queue. Cursor's response headers count
+        as the answer's start (D16)."""
         try:
-            for events in self._response.batches():
-                self._queue.put([piece for piece in map(self._content_of, events) if piece])
+            response = self._open_answer()
+        except UpstreamTimeout:
+            self._queue.put(timed_out("Request timeout"))
+            return None
+        except CursorError as exc:  # a transport error, or a refusal before the stream
+            if isinstance(exc, UpstreamError):
+                self._record.answered()
+            self._queue.put(failure_of(exc, self._debug))
+            return None
+        except (ValueError, UnicodeError):
+            failure = Failure(
+                errors.request_failed("Failed to encode chat message"),
+                "Failed to encode chat message",
+                Verdict("neutral"),
+                False,
+                "protocol",
+            )
+            self._queue.put(failure)
+            return None
+        self._started = time.monotonic()
+        self._record.answered()
+        self._response = response
+        if self._aborted:  # the client left, or a deadline passed, while the answer opened
+            response.close()
+            return None
+        self._queue.put(_HEADERS)
+        return response
+
+    def _pump(self) -> None:
+        response = self._open()
+        if response is None:
+            return
+        try:
+            for events in response.batches():
+                self._queue.put([piece for piece in map(self._output_of, events) if piece])
             self._queue.put(_END)
         except CursorError as exc:
             self._queue.put(failure_of(exc, self._debug))
         except Exception as exc:
             self._queue.put(unreadable(exc))
         finally:
-            self._response.close()
+            response.close()
 
-    def _content_of(self, event: Event) -> str | None:
+    def _output_of(self, event: Event) -> Output | None:
         if isinstance(event, TextDelta):
-            return self._content(event.text)
+            return TextDelta(self._content(event.text))
         if isinstance(event, WebReferences):
-            return self._content(event.to_markdown()) if self._include_web_references else None
-        if isinstance(event, FilledPrompt):
+            return TextDelta(self._content(event.to_markdown())) if self._include_web_references else None
+        if isinstance(event, (ReasoningDelta, ToolCall)):
+            return event
+        if isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, FilledPrompt):
             self._record.set_prompt(event.text)
         elif isinstance(event, StreamEnd):
             self._saw_stream_end = True
@@ -429,3 +575,14 @@ class UpstreamChat:
             self._first_content_at = time.monotonic()
             text = text.removeprefix("\n\n")  # rc4.2 trims the first piece (D7)
         return text
+
+
+def usage_body(usage: Usage) -> dict:
+    """OpenAI's usage object for the upstream's count (D29)."""
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.prompt_tokens + usage.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+    }

@@ -14,16 +14,18 @@ classes), so a hostile client cannot grow the series without limit.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.settings import MODEL_IDS
+from app.store import StoreError
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-_LISTED_MODELS = frozenset(MODEL_IDS)
+_LISTED_MODELS: set[str] = set(MODEL_IDS)  # grows by the live catalog's ids (bounded by Cursor)
 # First content can take seconds on slow models; whole answers can take minutes.
 _FIRST_BYTE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -38,6 +40,15 @@ DURATION = Histogram("cursor_api_chat_duration_seconds", "From the chat request'
                      buckets=_DURATION_BUCKETS)  # fmt: skip
 ACTIVE_STREAMS = Gauge("cursor_api_active_streams", "Streaming chats in progress", multiprocess_mode="livesum")
 UPSTREAM_ERRORS = Counter("cursor_api_upstream_errors", "Failed upstream attempts by error class", ["kind"])
+STORE_ERRORS = Counter("cursor_api_store_errors", "Store operations that failed (disk full, read-only, unreachable)")
+
+
+def register_model_labels(model_ids: Iterable[str]) -> None:
+    """The live catalog's ids are labels too (D27); names clients invent stay "other"."""
+    _LISTED_MODELS.update(model_ids)
+
+
+TOKENS = Counter("cursor_api_chat_tokens", "Tokens Cursor counted for chats, by model and kind", ["model", "kind"])
 
 
 def model_label(model: str) -> str:
@@ -57,6 +68,18 @@ class ChatMetrics:
         if stream:
             ACTIVE_STREAMS.inc()
 
+    def tokens(self, usage: Mapping[str, Any]) -> None:
+        """A chat's usage (D29) by kind: prompt, completion, cached and reasoning tokens."""
+        counts = {
+            "prompt": usage.get("prompt_tokens", 0),
+            "completion": usage.get("completion_tokens", 0),
+            "cached": usage.get("prompt_tokens_details", {}).get("cached_tokens", 0),
+            "reasoning": usage.get("completion_tokens_details", {}).get("reasoning_tokens", 0),
+        }
+        for kind, amount in counts.items():
+            if amount:
+                TOKENS.labels(self._model, kind).inc(amount)
+
     def ended(self, outcome: str, duration: float, first_byte: float | None) -> None:
         CHAT_REQUESTS.labels(self._model, outcome).inc()
         DURATION.labels(self._model).observe(duration)
@@ -72,6 +95,10 @@ def count_http_request(route: str, method: str, status: int) -> None:
 
 def count_upstream_error(kind: str) -> None:
     UPSTREAM_ERRORS.labels(kind).inc()
+
+
+def count_store_error() -> None:
+    STORE_ERRORS.inc()
 
 
 class _TokenHealth:
@@ -103,4 +130,8 @@ def exposition(token_states: Callable[[], Iterable[str]]) -> bytes:
         process_metrics = generate_latest(REGISTRY)
     tokens = CollectorRegistry()
     tokens.register(_TokenHealth(token_states))
-    return process_metrics + generate_latest(tokens)
+    try:
+        return process_metrics + generate_latest(tokens)
+    except StoreError:  # during a store outage the scrape still shows the process metrics
+        count_store_error()
+        return process_metrics

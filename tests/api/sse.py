@@ -18,5 +18,5 @@ def sse_payloads(body: str) -> list:
 
 def joined_content(payloads: list) -> str:
     return "".join(
-        p["choices"][0]["delta"].get("content", "") for p in payloads if isinstance(p, dict) and "choices" in p
+        p["choices"][0]["delta"].get("content", "") for p in payloads if isinstance(p, dict) and p.get("choices")
     )

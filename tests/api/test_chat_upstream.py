@@ -5,37 +5,15 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-import zlib
 
 import pytest
 
 from tests.api.sse import joined_content, sse_payloads
-from tests.conftest import ADMIN, chat_body
-from tests.support import make_token
+from tests.support import ADMIN, chat, checksum_for, image_message, log_entries, make_token, png
 from tests.unit.vectors import VECTORS
 
 CAPTURE = VECTORS["capture"]
 CHATCMPL_ID = re.compile(r"^chatcmpl-[0-9a-f]{32}$")
-
-
-def chat(client, text: str, *, stream: bool = False, model: str = "gpt-4o", headers=ADMIN, **extra):
-    return client.post(
-        "/v1/chat/completions", json=chat_body(text, model=model, stream=stream, **extra), headers=headers
-    )
-
-
-def png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def data_url(data: bytes, kind: str = "png") -> str:
@@ -168,18 +146,6 @@ def test_reverse_proxy_host_routes_through_the_relay():
 # -- images --------------------------------------------------------------------------------
 
 
-def image_message(url: str, text: str = "what is this?") -> dict:
-    return {
-        "model": "gpt-4o",
-        "messages": [
-            {
-                "role": "user",
-                "content": [{"type": "text", "text": text}, {"type": "image_url", "image_url": {"url": url}}],
-            }
-        ],
-    }
-
-
 def test_base64_images_are_sent_with_dimensions(gateway, upstream):
     image = png(3, 2)
     response = gateway.post("/v1/chat/completions", json=image_message(data_url(image)), headers=ADMIN)
@@ -255,9 +221,11 @@ def test_streaming_chunk_format(gateway):
     assert first["choices"][0]["delta"] == {"role": "assistant", "content": "A"}
     assert first["choices"][0]["finish_reason"] is None
     for chunk in middle:
-        assert "model" not in chunk and "role" not in chunk["choices"][0]["delta"]
-    assert "model" not in final and final["choices"] == [{"index": 0, "delta": {}, "finish_reason": "stop"}]
-    assert len({p["id"] for p in payloads[:-1]}) == 1 and CHATCMPL_ID.match(first["id"])
+        assert "role" not in chunk["choices"][0]["delta"]
+    assert final["choices"] == [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+    # D33: every chunk of one answer carries the same id, created and model
+    chunks = payloads[:-1]
+    assert len({(p["id"], p["created"], p["model"]) for p in chunks}) == 1 and CHATCMPL_ID.match(first["id"])
     assert joined_content(payloads) == "A B C"
 
 
@@ -340,8 +308,6 @@ def test_rate_limit_trailer_becomes_429(gateway, stream):
     ],
 )
 def test_error_trailers_map_to_the_reference_statuses(gateway, name, status):
-    from tests.conftest import checksum_for
-
     token = make_token("user_direct_errors")  # a user's own token: pool health is not involved
     own = {"Authorization": f"Bearer {token},{checksum_for(token)}"}
     assert chat(gateway, f"fake:error:{name}", headers=own).status_code == status
@@ -371,7 +337,7 @@ def test_connection_cut_mid_stream_is_reported_in_band(gateway):
 
 @pytest.mark.parametrize(
     "stream,message",
-    [(True, "Request failed: Empty stream response"), (False, "Request failed: Empty response received")],
+    [(True, "Request failed: Empty response received"), (False, "Request failed: Empty response received")],
 )
 def test_empty_upstream_body(gateway, stream, message):
     response = chat(gateway, "fake:empty", stream=stream)
@@ -426,10 +392,6 @@ def test_debug_log_records_malformed_upstream_bodies(make_gateway, tmp_path):
 # -- the request log each chat leaves (SPEC §6.4, §9.2; D6, D16) -----------------------------
 
 
-def log_entries(client) -> list[dict]:
-    return client.application.extensions["gateway"].request_log.entries()
-
-
 def test_log_entry_of_a_streamed_success(gateway):
     chat(gateway, "fake:capture:512", stream=True, model="gpt-4o-mini").get_data()
     [entry] = log_entries(gateway)
@@ -447,7 +409,7 @@ def test_log_entry_of_a_streamed_success(gateway):
         ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
         ("fake:error:ERROR_FREE_USER_RATE_LIMIT_EXCEEDED", False, "Fake failure"),
         ("fake:error_nodetails", False, "internal"),
-        ("fake:empty", True, "Empty stream response"),
+        ("fake:empty", True, "Empty response received"),
         ("fake:empty", False, "Empty response received"),
         ("fake:error_mid:ERROR_GENERIC_RATE_LIMIT_EXCEEDED", True, "Fake failure"),
     ],
@@ -469,8 +431,6 @@ def test_timeout_is_logged(make_gateway):
 
 def test_direct_bearer_is_logged_with_the_bare_token(gateway):
     token = make_token("user_logged")
-    from tests.conftest import checksum_for
-
     chat(gateway, "hi", headers={"Authorization": f"Bearer user_logged%3A%3A{token},{checksum_for(token)}"})
     assert log_entries(gateway)[0]["token_info"]["token"] == token
 
