@@ -87,7 +87,7 @@ def test_error_classes_reach_the_sdk_as_typed_exceptions(server):
         with pytest.raises(exception) as raised:
             own.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": text}])
         assert raised.value.message
-    with pytest.raises(openai.BadRequestError, match="model_not_found|does not exist"):
+    with pytest.raises(openai.BadRequestError, match=r"model_not_found|does not exist"):
         own.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
 
 
