@@ -30,9 +30,7 @@ EXPECTED_USAGE = {
 
 @pytest.fixture
 def agent(make_gateway, upstream):
-    return make_gateway(
-        tokens=[make_token("user_pool1")], CURSOR_PROTOCOL="agent", CURSOR_AGENT_BASE_URL=upstream.url
-    )
+    return make_gateway(tokens=[make_token("user_pool1")], CURSOR_PROTOCOL="agent", CURSOR_AGENT_BASE_URL=upstream.url)
 
 
 def ask(client, messages, *, model=MODEL, headers=ADMIN, **extra):
@@ -93,7 +91,9 @@ def test_a_tool_call_round_trip(agent, upstream):
     assert call["function"]["name"] == "get_weather"
     assert call["function"]["arguments"] in ('{"city":"Paris","days":3}', '{"days":3,"city":"Paris"}')  # 3, not 3.0
     parked = upstream.agent_turns()[-1]
-    assert parked["cancel_at"] is not None and parked["run_request"]["mcp_tools"]["tools"][0]["tool_name"] == "get_weather"
+    assert (
+        parked["cancel_at"] is not None and parked["run_request"]["mcp_tools"]["tools"][0]["tool_name"] == "get_weather"
+    )
     follow_up = [
         {"role": "user", "content": 'fake:tool:get_weather:{"city":"Paris","days":3}'},
         {"role": "assistant", "content": None, "tool_calls": [call]},

@@ -54,7 +54,9 @@ def test_exact_text_with_cursors_usage_streamed_and_not(client):
 
 def test_reasoning_content(client):
     chunks = list(
-        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "fake:reasoning"}], stream=True)
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "fake:reasoning"}], stream=True
+        )
     )
     reasoning = "".join(getattr(c.choices[0].delta, "reasoning_content", None) or "" for c in chunks if c.choices)
     assert reasoning == "".join(agent_scenarios.REASONING_PIECES)
