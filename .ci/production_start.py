@@ -270,7 +270,7 @@ def serve_and_stop(gateway: subprocess.Popen, url: str) -> None:
         raise
     log("GET /health: 200")
 
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello from CI"}], "stream": False}
+    body = {"model": "default", "messages": [{"role": "user", "content": "Hello from CI"}], "stream": False}
     status, raw = request("POST", f"{url}/v1/chat/completions", body, {"Authorization": f"Bearer {AUTH_TOKEN}"})
     try:
         content = json.loads(raw)["choices"][0]["message"]["content"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,12 +18,16 @@ from app.cursor.proto import aiserver_pb2
 from tests.fake_cursor.accounts import ACCOUNT_PATHS, answer
 from tests.fake_cursor.agent import AgentService
 from tests.fake_cursor.agent_turn import Timing
-from tests.fake_cursor.frames import bad_request_frame
+from tests.fake_cursor.frames import bad_request_frame, error_frame
 from tests.fake_cursor.request import RAW_HEADERS, SOCKET, Request
 from tests.fake_cursor.scenarios import SCENARIOS, BadArgument, Call, account_directive, directive
 from tests.fake_cursor.validation import Rejection, check_http, check_route, check_semantics, parse_message
 from tests.fake_cursor.wire import Reply, Wire
 
+# FAKE_LEGACY_DEPRECATED=1: StreamChat answers as the real service has since mid-2025.
+LEGACY_DEPRECATED = os.environ.get("FAKE_LEGACY_DEPRECATED") == "1"
+DEPRECATED_TITLE = "Request type deprecated."
+DEPRECATED_DETAIL = "This endpoint is deprecated. Please upgrade to the latest version of Cursor."
 RECORD_LIMIT = 10000
 BODY_HEX_LIMIT = 64 * 1024  # bodies this big or bigger are recorded by length only
 BACKLOG = 4096  # a benchmark opening 1000+ streams at once must not see refused connections
@@ -132,6 +137,9 @@ def accept(request: Request, record: dict) -> aiserver_pb2.GetChatRequest:
 def choose_scenario(request: Request, message: aiserver_pb2.GetChatRequest, record: dict, wire: Wire) -> Reply:
     """The scenario for an accepted request. A directive the fake cannot follow is a mistake in
     the test: answered as a bad request, the record still accepted but with the reason."""
+    if LEGACY_DEPRECATED:
+        record["scenario"] = "deprecated"
+        return Reply([error_frame("ERROR_DEPRECATED", DEPRECATED_TITLE, DEPRECATED_DETAIL)])
     last_text = message.conversation[-1].text
     chosen = account_directive(request.header("Authorization")) or directive(last_text)
     record["scenario"] = chosen.name
