@@ -179,6 +179,17 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
             "/tokens/delete": _admin_post("Delete tokens", deletion),
             "/tokens/enable": _admin_post("Re-enable cooling or disabled tokens", token_names),
             "/config": config,
+            "/config/doctor": {
+                "post": _operation(
+                    "Check each protocol generation with a pool token and name the setting to change",
+                    {
+                        "200": _STATUS_JSON,
+                        "401": {"description": "Not the admin"},
+                        "409": {"description": "No usable token"},
+                    },
+                    _ADMIN,
+                )
+            },
             "/logs": logs,
             "/build-key": build_key,
             "/basic-calibration": {

@@ -132,6 +132,7 @@ def gateway_env(data_dir: Path, upstream_url: str, **overrides: str) -> dict[str
         TOKEN_LIST_FILE=str(data_dir / ".tokens"),
         CURSOR_API2_BASE_URL=upstream_url,
         CURSOR_WEB_BASE_URL=upstream_url,
+        CURSOR_AGENT_BASE_URL=upstream_url,  # never Cursor's real host from a test
         PROXIES="no",
         DEFAULT_INSTRUCTIONS="Respond in Chinese by default",
         # The tests written for rc.4's StreamChat; agent-path tests set CURSOR_PROTOCOL=agent.

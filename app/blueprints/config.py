@@ -140,3 +140,19 @@ def configure(change: ConfigRequest) -> Response:
         gw.config.reset(list(change.settings))
         return json_response({"status": "success", "message": "配置已重置"})
     return failed(400, "无效的操作类型")
+
+
+@bp.post("/config/doctor")
+@auth.login_required
+def doctor() -> Response:
+    """The doctor's checks (app/tools/doctor.py) with the first usable pool token: which protocol
+    generation answers, and which setting to change. Admin only; tokens masked."""
+    from app.tools.doctor import as_json, diagnose, report
+
+    gw = gateway()
+    picked = gw.models.pool_token()
+    if picked is None:
+        return failed(409, "no usable token in the pool")
+    token, checksum = picked
+    checks = diagnose(gw.settings, token, checksum)
+    return json_response({"status": "success", "checks": as_json(checks), "report": report(checks, gw.settings, token)})

@@ -72,10 +72,16 @@ class ModelCatalogService:
         register_model_labels(model.id for model in catalog.listed())
         return catalog
 
-    def _pool_token(self) -> str | None:
-        """A usable pool token, without moving the rotation (a model list is not a chat)."""
+    def pool_token(self) -> tuple[str, str] | None:
+        """A usable pool token and its checksum, without moving the rotation (a model list or
+        the doctor is not a chat)."""
         now = time.time()
-        return next((entry["token"] for entry in self._pool.entries() if usable(entry.get("health"), now)), None)
+        entries = self._pool.entries()
+        return next(((e["token"], e["checksum"]) for e in entries if usable(e.get("health"), now)), None)
+
+    def _pool_token(self) -> str | None:
+        picked = self.pool_token()
+        return picked[0] if picked else None
 
     def resolve(self, requested: str, token: str, proxies: ProxySetting) -> tuple[str, tuple[tuple[str, str], ...]]:
         """The upstream model id and parameters for a requested id (the base id, without -online)."""

@@ -69,6 +69,16 @@ def test_change_a_setting_and_see_it_through_the_api(page, server):
     requests.post(f"{server.url}/config", json={"action": "reset", "enable_slow_pool": True}, headers=ADMIN)
 
 
+def test_the_doctor_runs_from_the_config_page(page, server):
+    sign_in(page, f"{server.url}/config")
+    page.click("#doctor")
+    report = page.locator("#doctor-report")
+    expect(report).to_be_visible(timeout=30000)
+    expect(report).to_contain_text("ok   agent  one-word chat")
+    expect(report).to_contain_text("model list")
+    assert not re.search(r"eyJ[\w-]+\.[\w-]+\.", report.inner_text())  # the pool token is masked
+
+
 def test_a_chat_appears_on_the_logs_page_with_its_timing(page, server):
     body = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "fake:capture:256"}]}
     assert requests.post(f"{server.url}/v1/chat/completions", json=body, headers=ADMIN).text.endswith("[DONE]\n\n")
