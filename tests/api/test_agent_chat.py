@@ -203,3 +203,17 @@ def test_a_bare_session_token_and_a_cursor_api_key_are_bearers(make_gateway, ups
     assert upstream.key_exchanges() == 1
     refused = ask(own, "hi", headers={"Authorization": "Bearer crsr_short"})
     assert refused.status_code == 401
+
+
+def test_failover_and_token_health_work_on_the_agent_path(make_gateway, upstream):
+    pool = make_gateway(
+        tokens=[make_token("user_ratelimited"), make_token("user_loggedout"), make_token("user_fine")],
+        CURSOR_PROTOCOL="agent",
+        CURSOR_AGENT_BASE_URL=upstream.url,
+    )
+    answer = ask(pool, "hello")
+    assert answer.status_code == 200 and answer.get_json()["choices"][0]["message"]["content"] == "Echo: hello"
+    attempts = log_entries(pool)[-1]["attempts"]
+    assert len(attempts) == 3 and attempts[-1]["result"] == "answered"
+    health = {entry["health"]["state"] for entry in pool.post("/tokens/get", headers=ADMIN).get_json()["tokens"]}
+    assert health == {"cooling", "disabled", "healthy"}
