@@ -126,3 +126,11 @@ def usage_cookie(token: str) -> str:
     claims = parse_claims(token)
     user_id = claims.user_id if claims else ""
     return f"WorkosCursorSessionToken={user_id}%3A%3A{token}"
+
+
+API_KEY_PREFIX = "crsr_"
+
+
+def is_api_key(value: str) -> bool:
+    """A Cursor API key (`crsr_…`): exchanged for a session token on the agent protocol (D26)."""
+    return value.startswith(API_KEY_PREFIX)

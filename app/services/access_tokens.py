@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import time
 
-from app.cursor.agent.api_keys import exchange_api_key, is_api_key
+from app.cursor.agent.api_keys import exchange_api_key
 from app.cursor.errors import CursorError, UpstreamError
+from app.cursor.session_token import is_api_key
 from app.errors import ApiError
 from app.settings import ProxySetting
 from app.store import Store

@@ -19,10 +19,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app import errors
-from app.cursor.agent.api_keys import is_api_key
 from app.cursor.checksum import is_valid_checksum, repair_checksum
 from app.cursor.keys import KeyOptions, decode_key
-from app.cursor.session_token import parse_claims, split_token_and_checksum, strip_token_prefix, validate_token
+from app.cursor.session_token import (
+    is_api_key,
+    parse_claims,
+    split_token_and_checksum,
+    strip_token_prefix,
+    validate_token,
+)
 from app.services.runtime_config import RuntimeConfig
 from app.services.token_pool import NoUsableToken, TokenPool
 from app.settings import Settings

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from app.cursor.checksum import repair_checksum
-from app.cursor.session_token import strip_token_prefix
+from app.cursor.session_token import is_api_key, strip_token_prefix
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,8 @@ class TokenLine:
 
 
 def parse_token_text(text: str) -> list[TokenLine]:
-    """Normalise file content: `#` lines and lines without exactly one comma are dropped,
+    """Normalise file content: `#` lines and lines without exactly one comma are dropped (a bare
+    `crsr_` API key is kept),
     prefixes stripped, checksums repaired; a duplicate token keeps its first position and the
     later line's checksum."""
     by_token: dict[str, str] = {}
@@ -46,6 +47,11 @@ def parse_token_text(text: str) -> list[TokenLine]:
         if not line or line.startswith("#"):
             continue
         fields = line.split(",")
+        if len(fields) == 1 and is_api_key(line):
+            # A Cursor API key (agent protocol, D26) needs no checksum; one is generated so every
+            # line keeps the file's `token,checksum` form.
+            by_token[line] = repair_checksum("")
+            continue
         if len(fields) != 2:
             log.warning("token file line %d dropped: expected 'token,checksum'", number)
             continue

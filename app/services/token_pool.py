@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from app.cursor.checksum import repair_checksum, with_fresh_tsheader
-from app.cursor.session_token import strip_token_prefix, validate_token
+from app.cursor.session_token import is_api_key, strip_token_prefix, validate_token
 from app.services import store_outage
 from app.services.records import Profile, TokenEntry
 from app.services.token_file import (
@@ -191,7 +191,7 @@ class TokenPool:
             added: list[TokenEntry] = []
             for candidate in candidates:
                 token = strip_token_prefix(candidate.token)
-                if token in known or validate_token(token) is None:
+                if token in known or (validate_token(token) is None and not is_api_key(token)):
                     continue
                 known.add(token)
                 added.append({"token": token, "checksum": repair_checksum(candidate.checksum or "")})

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from app.cursor.agent.api_keys import exchange_api_key, is_api_key
+from app.cursor.agent.api_keys import exchange_api_key
 from app.cursor.agent.models import fetch_catalog
 from app.cursor.agent.unary import AgentIdentity
 from app.cursor.checksum import repair_checksum
@@ -25,6 +25,7 @@ from app.cursor.errors import CursorError, EmptyAnswer, TransportError, Upstream
 from app.cursor.events import TextDelta
 from app.cursor.generations import GENERATIONS, GenerationOptions, UpstreamCredential
 from app.cursor.messages import ChatMessage, ChatTurn
+from app.cursor.session_token import is_api_key
 from app.services.request_log import masked
 from app.settings import Settings
 

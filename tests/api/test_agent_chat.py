@@ -217,3 +217,21 @@ def test_failover_and_token_health_work_on_the_agent_path(make_gateway, upstream
     assert len(attempts) == 3 and attempts[-1]["result"] == "answered"
     health = {entry["health"]["state"] for entry in pool.post("/tokens/get", headers=ADMIN).get_json()["tokens"]}
     assert health == {"cooling", "disabled", "healthy"}
+
+
+def test_cursor_api_keys_serve_from_the_pool(make_gateway, upstream, tmp_path):
+    key = "crsr_" + "p00l" * 10
+    pool = make_gateway(tokens=[], CURSOR_PROTOCOL="agent", CURSOR_AGENT_BASE_URL=upstream.url)
+    added = pool.post("/tokens/add", json=[{"token": key}], headers=ADMIN).get_json()
+    assert added["tokens_count"] == 1
+    for _ in range(3):
+        assert ask(pool, "pooled").get_json()["choices"][0]["message"]["content"] == "Echo: pooled"
+    assert upstream.key_exchanges() == 1
+
+
+def test_a_bare_api_key_line_in_the_token_file_is_kept():
+    from app.services.token_file import parse_token_text
+
+    key = "crsr_" + "f11e" * 10
+    (line,) = parse_token_text(f"{key}\n{make_token('user_bare')}\n")  # a bare session token is dropped (SPEC §7.2)
+    assert line.token == key and len(line.checksum) == 137

@@ -11,7 +11,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from app.cursor.agent.api_keys import exchange_api_key, is_api_key
+from app.cursor.agent.api_keys import exchange_api_key
 from app.cursor.agent.models import (
     AVAILABLE_MODELS_PATH,
     GET_USABLE_MODELS_PATH,
@@ -25,6 +25,7 @@ from app.cursor.agent.unary import AgentIdentity
 from app.cursor.errors import ProtocolError, UpstreamError
 from app.cursor.proto import agent_aiserver_pb2 as ai
 from app.cursor.proto import agent_pb2
+from app.cursor.session_token import is_api_key
 from tests.unit.protowire import fields
 
 IDENTITY = AgentIdentity("cli", "cli-2026.10.01-e373342", ghost_mode=False)

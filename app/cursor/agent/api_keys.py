@@ -15,7 +15,6 @@ from app.cursor.http import Poster
 from app.cursor.session_token import token_expiry
 
 EXCHANGE_PATH = "/auth/exchange_user_api_key"
-API_KEY_PREFIX = "crsr_"
 _BODY_LIMIT = 65536
 
 
@@ -25,10 +24,6 @@ class ExchangedToken:
 
     access_token: str
     expires_at: int
-
-
-def is_api_key(value: str) -> bool:
-    return value.startswith(API_KEY_PREFIX)
 
 
 def _json_object(body: bytes) -> dict:
