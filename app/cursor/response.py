@@ -153,6 +153,8 @@ def upstream_error_from_body(
         return to_error(error)
     # A 200 is only here because of its content type, so that is what the message names.
     answer = f"HTTP {status}" if status != 200 else f"HTTP 200 with content type {content_type!r}"
+    if status == 429:  # a plain rate limit (a CDN's or a proxy's): still a rate limit (issue #14)
+        return UpstreamError(429, "resource_exhausted", detail=f"upstream answered {answer}: {_excerpt(body)}")
     return UpstreamError(502, "bad_gateway", detail=f"upstream answered {answer}: {_excerpt(body)}")
 
 

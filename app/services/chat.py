@@ -18,6 +18,7 @@ from app.cursor.errors import (
     CursorError,
     EmptyAnswer,
     ProtocolError,
+    ReadError,
     TransportError,
     UpstreamError,
     UpstreamTimeout,
@@ -202,12 +203,19 @@ def failure_of(exc: CursorError, debug: DebugLog) -> Failure:
         return Failure(errors.request_failed(str(exc), 502), str(exc), Verdict("neutral"), False, "empty_response")
     if isinstance(exc, UpstreamError):
         verdict = verdict_for(exc.error_name, exc.label)
+        if verdict.kind == "neutral" and exc.http_status == 429:  # a rate limit without Cursor's details
+            verdict = Verdict("rate_limited", exc.label)
         kind = "upstream_error" if verdict.kind == "neutral" else verdict.kind
         return Failure(api_error_from_upstream(exc), exc.log_text, verdict, verdict.kind in _RETRYABLE_VERDICTS, kind)
     if isinstance(exc, UpstreamTimeout):
         return timed_out(str(exc))
     if isinstance(exc, TransportError):
         return Failure(errors.request_failed(str(exc)), str(exc), Verdict("neutral"), True, "connection")
+    if isinstance(exc, ReadError):
+        # Cut before anything reached the client (the only time a failure is retried): another
+        # token, or a new connection, may well get the answer.
+        detail = f"Failed to read response chunk: {exc}"
+        return Failure(errors.request_failed(detail), detail, Verdict("neutral"), True, "read_error")
     if isinstance(exc, ProtocolError):
         debug.write(f"malformed upstream response: {exc}")
         error = errors.request_failed(f"Invalid upstream response: {exc}")

@@ -83,3 +83,22 @@ def test_own_tokens_are_never_swapped_and_never_change_pool_health(make_gateway,
     assert [r["headers"]["Authorization"] for r in upstream.chat_requests()] == [f"Bearer {own}"]
     assert "attempts" not in log_entries(client)[0]
     assert health_of(client)[pooled] == {"state": "healthy"}
+
+
+def test_a_plain_http_429_cools_the_token_and_fails_over(make_gateway):
+    pool = make_gateway(tokens=[make_token("user_http429_a"), make_token("user_http429_b")])
+    response = chat(pool, "fake:http_error:429")
+    assert response.status_code == 429  # not a 502: a rate limit is a rate limit (issue #14)
+    assert len(log_entries(pool)[-1]["attempts"]) == 2  # the other token was tried
+    states = {entry["health"]["state"] for entry in pool.post("/tokens/get", headers=ADMIN).get_json()["tokens"]}
+    assert states == {"cooling"}
+
+
+def test_a_connection_cut_right_after_the_headers_fails_over(make_gateway):
+    pool = make_gateway(tokens=[make_token("user_cut_a"), make_token("user_cut_b")])
+    response = chat(pool, "fake:cut_after_headers")
+    assert response.status_code == 500
+    attempts = log_entries(pool)[-1]["attempts"]
+    assert len(attempts) == 3 and all(
+        "Failed to read" in attempt["result"] for attempt in attempts
+    )  # 1 + MAX_TOKEN_RETRIES

@@ -249,6 +249,17 @@ def cut(call: Call) -> Reply:
     return Reply(writes())
 
 
+@scenario("cut_after_headers")
+def cut_after_headers(call: Call) -> Reply:
+    def writes() -> Iterator[bytes]:
+        call.wire.send_headers()
+        call.wire.wait(CHUNK_PAUSE)
+        call.wire.drop()
+        yield from ()
+
+    return Reply(writes())
+
+
 @scenario("cut_mid_frame")
 def cut_mid_frame(call: Call) -> Reply:
     def writes() -> Iterator[bytes]:
