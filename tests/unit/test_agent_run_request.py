@@ -13,6 +13,7 @@ from app.cursor.agent.run_request import conversation_id_for, prepare_turn
 from app.cursor.agent.tools import MAX_WIRE_NAME, ToolNames
 from app.cursor.framing import HEADER
 from app.cursor.messages import ChatMessage, ChatTurn, Image, ToolCallRef, ToolSpec
+from app.cursor.proto import agent_pb2
 from tests.unit.protowire import fields, numbers, one, text, values
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
@@ -94,7 +95,9 @@ def test_the_request_context_has_the_tools_and_every_complete_flag():
     context = one(data, *USER_ACTION, 2)
     assert numbers(context) == {4, 7, *COMPLETE_FLAGS}
     assert all(one(context, flag) == 1 for flag in COMPLETE_FLAGS)
-    assert values(context, 7) == values(data, 1, 4, 1)  # the same definitions as mcp_tools
+    # the same definitions as mcp_tools (compared decoded: a Struct's map has no fixed byte order)
+    definitions = agent_pb2.McpToolDefinition.FromString
+    assert list(map(definitions, values(context, 7))) == list(map(definitions, values(data, 1, 4, 1)))
     assert text(context, 4, 1) and text(context, 4, 3) and text(context, 4, 10)
 
 
