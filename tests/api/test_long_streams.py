@@ -37,6 +37,18 @@ def test_pre_read_waits_at_most_the_keep_alive_interval(make_gateway):
     assert joined_content(sse_payloads("".join(f"{e}\n\n" for e in events if not e.startswith(":")))) == "Late start."
 
 
+def test_a_stream_starts_before_cursors_response_headers(make_gateway):
+    """Issue #13 item 5: Cursor silent before its headers still gets keep-alives, and the later
+    timeout arrives in-band instead of a 504 after the wait."""
+    client = make_gateway(tokens=[make_token()], SSE_KEEPALIVE_SECONDS="0.5", SERVICE_TIMEOUT="2")
+    response = chat(client, "fake:slow_headers:4", stream=True)
+    events = events_of(response.get_data(as_text=True))
+    assert response.status_code == 200 and events[0] == ": keep-alive"
+    payloads = sse_payloads("".join(f"{e}\n\n" for e in events if not e.startswith(":")))
+    assert payloads[-1] == "[DONE]" and "Request timeout" in payloads[-2]["error"]["message"]
+    assert log_entries(client)[0]["status"] == "failed"
+
+
 def test_first_frame_timeout_before_the_response_started_is_504(make_gateway):
     client = make_gateway(tokens=[make_token()], SSE_KEEPALIVE_SECONDS="0", SERVICE_TIMEOUT="1")
     response = chat(client, "fake:slow_first_frame:3", stream=True)

@@ -129,3 +129,20 @@ def test_a_client_that_leaves_ends_the_upstream_turn_within_a_second(server, fak
         time.sleep(0.2)
     assert turn["client_closed_at"] and turn["client_closed_at"] - left_at < 1.5
     assert turn["cancel_at"] is not None
+
+
+def test_metrics_count_cursors_tokens_by_model(server, client):
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "count me"}])
+    families = {
+        f.name: f for f in text_string_to_metric_families(requests.get(f"{server.url}/metrics", timeout=10).text)
+    }
+    samples = {
+        sample.labels["kind"]: sample.value
+        for sample in families["cursor_api_chat_tokens"].samples
+        if sample.name.endswith("_total") and sample.labels["model"] == MODEL
+    }
+    assert samples["prompt"] >= USAGE["prompt"] and samples["prompt"] % USAGE["prompt"] == 0
+    assert samples["completion"] % USAGE["completion"] == 0 and samples["cached"] % USAGE["cached"] == 0
