@@ -51,7 +51,7 @@ def build_gateway(settings: Settings) -> Gateway:
         blobs=ConversationBlobs(store),
     )
     clients = ClientProvider(upstream, settings.cursor_protocol, generation_options)
-    usage = AccountUsage(store, pool, request_log, clients)
+    usage = AccountUsage(store, pool, request_log, clients, settings.usage_check_ttl_seconds)
     access = AccessTokens(store, clients, settings.cursor_api2_base_url, settings.service_timeout)
     models = ModelCatalogService(store, settings, clients, pool, access)
     return Gateway(

@@ -85,7 +85,7 @@ ENV_VARS: tuple[str, ...] = (
     "MAX_TOKEN_RETRIES", "IMAGE_FETCH_ALLOW_PRIVATE", "IMAGE_MAX_BYTES", "IMAGE_FETCH_TIMEOUT",
     "IMAGE_MAX_COUNT", "IMAGE_MAX_TOTAL_BYTES",
     "CURSOR_PROTOCOL", "CURSOR_AGENT_BASE_URL", "CURSOR_CLIENT_TYPE", "CURSOR_CLIENT_VERSION", "GHOST_MODE",
-    "AGENT_HEARTBEAT_SECONDS", "MODELS_REFRESH_SECONDS",
+    "AGENT_HEARTBEAT_SECONDS", "MODELS_REFRESH_SECONDS", "USAGE_CHECK_TTL_SECONDS",
     "CLIENT_HEADER_TIMEOUT", "CLIENT_BODY_TIMEOUT", "CLIENT_KEEPALIVE_TIMEOUT",
     "AUTH_FAILURE_LIMIT",
     *IGNORED_VARIABLES,
@@ -263,6 +263,7 @@ class Settings:
     ghost_mode: bool = True
     agent_heartbeat_seconds: float = 5.0
     models_refresh_seconds: float = 1800.0
+    usage_check_ttl_seconds: float = 300.0
     client_header_timeout: float = 10.0  # gunicorn worker (app/worker.py): a request's line and headers
     client_body_timeout: float = 30.0  # its body, from its headers
     client_keepalive_timeout: float = 75.0  # an idle kept-alive connection
@@ -330,6 +331,7 @@ class _Reader:
             ghost_mode=self.flag("GHOST_MODE", True),
             agent_heartbeat_seconds=self.strict("AGENT_HEARTBEAT_SECONDS", 5.0, _seconds(zero_ok=False)),
             models_refresh_seconds=self.strict("MODELS_REFRESH_SECONDS", 1800.0, _seconds(zero_ok=False)),
+            usage_check_ttl_seconds=self.strict("USAGE_CHECK_TTL_SECONDS", 300.0, _seconds(zero_ok=True)),
             client_header_timeout=self.strict("CLIENT_HEADER_TIMEOUT", 10.0, _seconds(zero_ok=False)),
             client_body_timeout=self.strict("CLIENT_BODY_TIMEOUT", 30.0, _seconds(zero_ok=False)),
             client_keepalive_timeout=self.strict("CLIENT_KEEPALIVE_TIMEOUT", 75.0, _seconds(zero_ok=False)),

@@ -7,6 +7,7 @@ The latest good profile of each token is kept in the store, so the pre-check is 
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 from app.cursor.keys import USAGE_ALL, USAGE_CUSTOM, KeyOptions
@@ -20,6 +21,7 @@ from app.settings import MODEL_IDS, USAGE_CHECK_DEFAULT_MODELS, ProxySetting, Us
 from app.store import Store, StoreError
 
 PROFILE_KEY = "profile:"
+FETCHED_KEY = "profile-fetched:"
 _DEFAULT_LIST = frozenset(USAGE_CHECK_DEFAULT_MODELS)
 
 
@@ -53,8 +55,9 @@ def is_exhausted(profile: Profile, base_model: str) -> bool:
 
 
 class AccountUsage:
-    def __init__(self, store: Store, pool: TokenPool, request_log: RequestLog, clients) -> None:
+    def __init__(self, store: Store, pool: TokenPool, request_log: RequestLog, clients, ttl: float = 300.0) -> None:
         self._store = store
+        self._ttl = ttl
         self._pool = pool
         self._log = request_log
         self._clients = clients
@@ -70,8 +73,29 @@ class AccountUsage:
         return cast(Profile | None, fetch_profile(self._clients.get(proxies), token))
 
     def refresh_in_background(self, token: str, log_id: int, proxies: ProxySetting) -> None:
-        """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent)."""
-        run_in_background(self._refresh, token, log_id, proxies)
+        """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent), at
+        most once per token per USAGE_CHECK_TTL_SECONDS across every worker and instance (issue
+        #15: three upstream calls after every chat were most of a chat's cost). Within the TTL
+        the log entry gets the profile already kept."""
+        if self._claim(token):
+            run_in_background(self._refresh, token, log_id, proxies)
+            return
+        profile = self.latest_profile(token)
+        if profile is not None:
+            self._log.set_profile(log_id, profile)
+
+    def _claim(self, token: str) -> bool:
+        """True for the one caller that should fetch now: the store's atomic update decides."""
+        now = time.time()
+
+        def claim(fetched_at: float | None) -> float:
+            return now if fetched_at is None or now - fetched_at >= self._ttl else fetched_at
+
+        try:
+            return self._store.update(FETCHED_KEY + token, claim) == now
+        except StoreError as error:
+            store_outage.report(error, "checking when an account's usage was fetched")
+            return False
 
     def _refresh(self, token: str, log_id: int, proxies: ProxySetting) -> None:
         profile = self.fetch(token, proxies)

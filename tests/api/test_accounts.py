@@ -104,3 +104,22 @@ def test_fake_account_endpoints_refuse_calls_without_the_session_cookie(upstream
         ).status_code
         == 401
     )
+
+
+def test_the_profile_is_fetched_once_per_ttl_however_many_chats(make_gateway, upstream):
+    """Issue #15 item 2: ten chats, one profile fetch; another once the TTL has passed; the
+    pre-check still has the profile, and every log entry still gets it."""
+    client = make_gateway(tokens=[make_token("user_pro_ttl")], USAGE_CHECK_TTL_SECONDS="1")
+
+    def fetches() -> int:
+        return sum(1 for call in upstream.account_requests() if call["path"] == "/auth/full_stripe_profile")
+
+    assert chat(client, "first", model="gpt-4o").status_code == 200
+    wait_for(lambda: pool_profile(client))
+    for number in range(9):
+        assert chat(client, f"chat {number}", model="gpt-4o").status_code == 200
+    assert fetches() == 1
+    assert all(entry["token_info"].get("profile") for entry in log_entries(client))
+    time.sleep(1.1)  # past the TTL: not a timing assertion, only the TTL's expiry
+    chat(client, "after the ttl", model="gpt-4o")
+    assert wait_for(lambda: fetches() == 2)
