@@ -86,6 +86,7 @@ ENV_VARS: tuple[str, ...] = (
     "IMAGE_MAX_COUNT", "IMAGE_MAX_TOTAL_BYTES",
     "CURSOR_PROTOCOL", "CURSOR_AGENT_BASE_URL", "CURSOR_CLIENT_TYPE", "CURSOR_CLIENT_VERSION", "GHOST_MODE",
     "AGENT_HEARTBEAT_SECONDS", "MODELS_REFRESH_SECONDS", "USAGE_CHECK_TTL_SECONDS",
+    "ANSWER_MAX_CHARS",
     "CLIENT_HEADER_TIMEOUT", "CLIENT_BODY_TIMEOUT", "CLIENT_KEEPALIVE_TIMEOUT",
     "AUTH_FAILURE_LIMIT",
     *IGNORED_VARIABLES,
@@ -264,6 +265,7 @@ class Settings:
     agent_heartbeat_seconds: float = 5.0
     models_refresh_seconds: float = 1800.0
     usage_check_ttl_seconds: float = 300.0
+    answer_max_chars: int = 32 * MIB
     client_header_timeout: float = 10.0  # gunicorn worker (app/worker.py): a request's line and headers
     client_body_timeout: float = 30.0  # its body, from its headers
     client_keepalive_timeout: float = 75.0  # an idle kept-alive connection
@@ -332,6 +334,7 @@ class _Reader:
             agent_heartbeat_seconds=self.strict("AGENT_HEARTBEAT_SECONDS", 5.0, _seconds(zero_ok=False)),
             models_refresh_seconds=self.strict("MODELS_REFRESH_SECONDS", 1800.0, _seconds(zero_ok=False)),
             usage_check_ttl_seconds=self.strict("USAGE_CHECK_TTL_SECONDS", 300.0, _seconds(zero_ok=True)),
+            answer_max_chars=self.strict("ANSWER_MAX_CHARS", 32 * MIB, _whole(minimum=1)),
             client_header_timeout=self.strict("CLIENT_HEADER_TIMEOUT", 10.0, _seconds(zero_ok=False)),
             client_body_timeout=self.strict("CLIENT_BODY_TIMEOUT", 30.0, _seconds(zero_ok=False)),
             client_keepalive_timeout=self.strict("CLIENT_KEEPALIVE_TIMEOUT", 75.0, _seconds(zero_ok=False)),

@@ -128,6 +128,7 @@ class ClientProvider:
 class StreamTimeouts:
     first_frame: float  # SERVICE_TIMEOUT: for the response headers, then again for the first read
     idle: float  # STREAM_IDLE_TIMEOUT: between upstream reads
+    max_answer_chars: int = 32 * 1024 * 1024  # ANSWER_MAX_CHARS: a non-streamed answer's bound
 
 
 Output = TextDelta | ReasoningDelta | ToolCall
@@ -136,20 +137,40 @@ Output = TextDelta | ReasoningDelta | ToolCall
 
 @dataclass(slots=True)
 class Answer:
-    """A whole non-streamed answer."""
+    """A whole non-streamed answer, kept as its pieces (joined once) and bounded in size: a
+    huge upstream answer must not take a worker's memory (issue #14)."""
 
-    text: str = ""
-    reasoning: str = ""
+    max_chars: int
+    texts: list[str] = field(default_factory=list)
+    reasonings: list[str] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage | None = None
+    size: int = 0
 
     def add(self, piece: Output) -> None:
-        if isinstance(piece, TextDelta):
-            self.text += piece.text
-        elif isinstance(piece, ReasoningDelta):
-            self.reasoning += piece.text
-        else:
+        if isinstance(piece, ToolCall):
             self.tool_calls.append(piece)
+            return
+        self.size += len(piece.text)
+        if self.size > self.max_chars:
+            raise AnswerTooLarge(self.max_chars)
+        (self.texts if isinstance(piece, TextDelta) else self.reasonings).append(piece.text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasonings)
+
+
+class AnswerTooLarge(Exception):
+    """A non-streamed answer grew past ANSWER_MAX_CHARS."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +378,11 @@ class ChatService:
                 turn, upstream_credential, timeout=settings.service_timeout, idle_timeout=settings.stream_idle_timeout
             )
 
-        timeouts = StreamTimeouts(first_frame=settings.service_timeout, idle=settings.stream_idle_timeout)
+        timeouts = StreamTimeouts(
+            first_frame=settings.service_timeout,
+            idle=settings.stream_idle_timeout,
+            max_answer_chars=settings.answer_max_chars,
+        )
         return UpstreamChat(
             open_answer, record, request.stream, options.include_web_references, self._debug, timeouts, report
         )
@@ -436,17 +461,22 @@ class UpstreamChat:
     def read_all(self, first: list[Output] | None, client_gone: Callable[[], bool] = lambda: False) -> Answer:
         """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13). A client that leaves
         meanwhile ends the upstream turn within a second (D34): ClientLeft."""
-        answer = Answer()
-        for piece in first or []:
-            answer.add(piece)
+        answer = Answer(self._timeouts.max_answer_chars)
         looked = time.monotonic()
-        for batch in self.remaining():
-            if batch is None or time.monotonic() - looked >= TICK_SECONDS:
-                looked = time.monotonic()
-                if client_gone():
-                    raise ClientLeft()
-            for piece in batch or []:
+        try:
+            for piece in first or []:
                 answer.add(piece)
+            for batch in self.remaining():
+                if batch is None or time.monotonic() - looked >= TICK_SECONDS:
+                    looked = time.monotonic()
+                    if client_gone():
+                        raise ClientLeft()
+                for piece in batch or []:
+                    answer.add(piece)
+        except AnswerTooLarge as too_large:
+            what = f"the answer is longer than {too_large.limit} characters (ANSWER_MAX_CHARS): ask with stream: true"
+            failure = Failure(errors.request_failed(what, 502), what, Verdict("neutral"), False, "protocol")
+            raise self._settle(failure) from None
         if not (answer.text or answer.tool_calls or answer.reasoning):
             raise self._settle(empty_answer(self._empty_text()))
         answer.usage = self.usage

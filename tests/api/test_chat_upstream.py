@@ -440,3 +440,13 @@ def test_validation_and_auth_failures_are_not_counted(gateway):
     chat(gateway, "hi", headers={"Authorization": "Bearer wrong"})
     assert log_entries(gateway) == []
     assert gateway.application.extensions["gateway"].request_log.counters().total == 0
+
+
+def test_a_non_streamed_answer_is_bounded_in_size(make_gateway):
+    """Issue #14 item 2: a huge upstream answer is refused, not kept whole in the worker."""
+    client = make_gateway(tokens=[make_token("user_big")], ANSWER_MAX_CHARS="100000")
+    refused = chat(client, "fake:big:300000")
+    assert refused.status_code == 502 and "ANSWER_MAX_CHARS" in refused.get_json()["error"]["message"]
+    assert log_entries(client)[-1]["status"] == "failed"
+    streamed = chat(client, "fake:big:300000", stream=True)
+    assert len(joined_content(sse_payloads(streamed.get_data(as_text=True)))) >= 300000  # streams are not bounded
