@@ -4,11 +4,13 @@ reach the client in OpenAI's shape, and the fake's record shows what went upstre
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.api.sse import joined_content, sse_payloads
 from tests.fake_cursor import agent_scenarios
-from tests.support import ADMIN, log_entries, make_token
+from tests.support import ADMIN, log_entries, make_token, png
 
 MODEL = "claude-4.5-sonnet"
 WEATHER = {
@@ -235,3 +237,13 @@ def test_a_bare_api_key_line_in_the_token_file_is_kept():
     key = "crsr_" + "f11e" * 10
     (line,) = parse_token_text(f"{key}\n{make_token('user_bare')}\n")  # a bare session token is dropped (SPEC §7.2)
     assert line.token == key and len(line.checksum) == 137
+
+
+def test_an_image_goes_upstream_inline(agent, upstream):
+    data_url = "data:image/png;base64," + base64.b64encode(png(4, 5)).decode()
+    content = [{"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": data_url}}]
+    assert ask(agent, [{"role": "user", "content": content}]).status_code == 200
+    run = upstream.agent_turns()[-1]["run_request"]
+    (image,) = run["action"]["user_message_action"]["user_message"]["selected_context"]["selected_images"]
+    assert image["dimension"] == {"width": 4, "height": 5} and image["mime_type"] == "image/png"
+    assert run["client_supports_inline_images"] is True
