@@ -22,6 +22,7 @@ from app.blueprints import (
     models,
     openapi,
     pages,
+    request_id,
     text_response,
     tokens,
     tools,
@@ -67,6 +68,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.after_request(count_failed_guess)
     app.after_request(_count_for_metrics)
     app.after_request(pages.add_security_headers)
+    app.after_request(_add_request_id)
     return app
 
 
@@ -118,6 +120,11 @@ def _drop_prefix_values(endpoint: str | None, values: dict[str, Any] | None) -> 
             del values[key]
 
 
+def _add_request_id(response: Response) -> Response:
+    response.headers["x-request-id"] = request_id()  # D33: ours, whatever the client sent
+    return response
+
+
 def _count_for_metrics(response: Response) -> Response:
     # The route template, not the path: paths are the client's to invent, templates are few.
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -154,6 +161,14 @@ def _register_error_handlers(app: Flask, openai_root: str) -> None:
         store_outage.report(error, f"answering {request.method} {request.url_rule or request.path}")
         message = "The gateway's state store is unavailable; retry shortly"
         return api_error(ApiError(503, "store_unavailable", message, retry_after=STORE_RETRY_AFTER_SECONDS))
+
+    @app.errorhandler(RecursionError)
+    def too_deep(error: RecursionError) -> Response:
+        # D31: a body nested deeper than Python can walk is the client's error, never a 500.
+        message = "The request body is nested too deeply"
+        if on_openai_route():
+            return api_error(ApiError(400, "invalid_json", message))
+        return text_response(message, 400)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -1,6 +1,8 @@
 """Reading JSON request bodies with the reference's statuses (SPEC §4.1): 415 for a non-JSON
-content type, 400 for invalid JSON, 422 for valid JSON of the wrong shape. Shape errors name
-the offending field. Unknown keys are ignored everywhere."""
+content type, 400 for invalid JSON (also JSON nested deeper than the parser goes: never a 500,
+D31), 422 for valid JSON of the wrong shape. Shape errors name the offending field; on
+`{ROUTE_PREFIX}/v1/*` they are 400 instead (D31, `as_openai_error`). Unknown keys are ignored
+everywhere."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ def parse_json_body(mimetype: str, body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"Failed to parse the request body as JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "Failed to parse the request body as JSON: nested too deeply") from None
 
 
 def shape_error(param: str, problem: str) -> ApiError:
@@ -31,6 +35,14 @@ def shape_error(param: str, problem: str) -> ApiError:
         f"Failed to deserialize the JSON body into the target type: {param}: {problem}",
         param=param,
     )
+
+
+def as_openai_error(error: ApiError) -> ApiError:
+    """D31: on the OpenAI routes a shape error is a 400 (`invalid_request_error`, with `param`),
+    as OpenAI answers, not the reference's 422."""
+    if error.status != 422:
+        return error
+    return ApiError(400, error.code, error.message, param=error.param)
 
 
 def expect(value: Any, kind: type, param: str, what: str) -> Any:

@@ -48,8 +48,13 @@ def completion_body(
     tool_calls: Sequence[ToolCall] = (),
     usage: dict | None = None,
     created: int | None = None,
+    finish_reason: str | None = None,
+    refusal: str | None = None,
 ) -> dict:
     message: dict = {"role": "assistant", "content": content if content or not tool_calls else None}
+    if refusal is not None:  # a response_format json_schema answer that failed the check (D32)
+        message["content"] = None
+        message["refusal"] = refusal
     if reasoning:
         message["reasoning_content"] = reasoning
     if tool_calls:
@@ -59,7 +64,9 @@ def completion_body(
         "object": "chat.completion",
         "created": int(time.time()) if created is None else created,
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": finish_reason or ("tool_calls" if tool_calls else "stop")}
+        ],
         "usage": usage_or_zero(usage),
     }
 
@@ -95,6 +102,9 @@ class ChunkEncoder:
         index, self._tool_calls = self._tool_calls, self._tool_calls + 1
         return self._chunk(f'"tool_calls":[{dumps({"index": index, **tool_call_body(call)})}]')
 
+    def refusal(self, text: str) -> str:
+        return self._chunk(f'"refusal":{dumps(text)}')
+
     def piece(self, piece: TextDelta | ReasoningDelta | ToolCall) -> str:
         if isinstance(piece, TextDelta):
             return self.content(piece.text)
@@ -102,10 +112,11 @@ class ChunkEncoder:
             return self.reasoning(piece.text)
         return self.tool_call(piece)
 
-    def finish(self, usage: dict | None = None, include_usage: bool = False) -> str:
+    def finish(self, usage: dict | None = None, include_usage: bool = False, reason: str | None = None) -> str:
         """The last chunk; with `stream_options.include_usage`, OpenAI's usage chunk
-        (`choices: []`) after it; then [DONE]."""
-        final = self._chunk("", '"tool_calls"' if self._tool_calls else '"stop"')
+        (`choices: []`) after it; then [DONE]. `reason` overrides the finish reason (D32)."""
+        reason = reason or ("tool_calls" if self._tool_calls else "stop")
+        final = self._chunk("", dumps(reason))
         if include_usage:
             final += f'{self._head}[],"usage":{dumps(usage_or_zero(usage))}}}\n\n'
         return final + DONE_EVENT

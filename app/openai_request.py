@@ -1,6 +1,6 @@
 """Parse and validate an OpenAI chat-completions body into a typed ChatRequest.
 
-Shape errors are 422 with `param` naming the offending field (SPEC §4.1, §6.1); the model and
+Shape errors are 400 (D31; the reference's 422) with `param` naming the offending field (SPEC §4.1, §6.1); the model and
 message-list checks of SPEC §6.2 come after, in that order, in `validate_chat_request`.
 Unknown keys are ignored everywhere, as OpenAI clients send many (temperature, tools, ...).
 """
@@ -11,9 +11,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
+
 from app import errors
+from app.answer_rules import AnswerRules
 from app.cursor.messages import Role, ToolCallRef, ToolSpec
-from app.json_body import expect, shape_error
+from app.errors import ApiError
+from app.json_body import as_openai_error, expect, shape_error
 from app.settings import MODEL_IDS
 
 ROLE_ALIASES: dict[str, Role] = {
@@ -28,6 +32,10 @@ ROLE_ALIASES: dict[str, Role] = {
 }
 WEB_SEARCH_SUFFIX = "-online"
 _KNOWN_MODELS = frozenset(MODEL_IDS)
+UNSUPPORTED_PARTS = frozenset({"file", "input_audio"})  # D32: refused, never dropped silently
+MAX_STOPS = 4
+MAX_N = 8
+JSON_INSTRUCTION = "Answer with a single JSON object only: no prose and no code fences."
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,14 @@ class ChatRequest:
     tools: tuple[ToolSpec, ...] = ()
     instructions: tuple[str, ...] = ()  # policy lines the gateway adds (tool_choice)
     include_usage: bool = False  # stream_options.include_usage
+    stop: tuple[str, ...] = ()  # applied by the gateway (D32)
+    max_tokens: int | None = None  # max_completion_tokens or max_tokens: the gateway cuts (D32)
+    json_mode: bool = False  # response_format json_object or json_schema
+    schema: dict | None = None  # response_format json_schema's schema, checked (D32)
+
+    def answer_rules(self) -> AnswerRules:
+        """What the gateway applies to this answer itself (D32), a fresh one per answer."""
+        return AnswerRules(self.stop, self.max_tokens, self.json_mode, self.schema)
 
     @property
     def web_search(self) -> bool:
@@ -91,6 +107,10 @@ def _parse_content(content: Any, index: int) -> tuple[str, bool, tuple[ImageRef,
         if image_url is not None:
             expect(image_url, dict, f"{part_param}.image_url", "an object")
             url = expect(image_url.get("url"), str, f"{part_param}.image_url.url", "a string")
+        if kind in UNSUPPORTED_PARTS:
+            raise ApiError(
+                400, "unsupported_content", f"`{kind}` content parts cannot be passed to Cursor", param=part_param
+            )
         if kind == "text" and text is not None:
             texts.append(text)
         elif kind == "image_url" and image_url is not None:
@@ -174,6 +194,83 @@ def _apply_tool_choice(body: dict, tools: tuple[ToolSpec, ...]) -> tuple[tuple[T
     raise shape_error("tool_choice", 'expected none, auto, required or {"type": "function", ...}')
 
 
+def _parse_stop(body: dict) -> tuple[str, ...]:
+    stop = body.get("stop")
+    if stop is None:
+        return ()
+    if isinstance(stop, str):
+        return (stop,) if stop else ()
+    stops = expect(stop, list, "stop", "a string or an array of up to 4 strings")
+    if len(stops) > MAX_STOPS:
+        raise ApiError(400, "invalid_value", f"`stop` takes at most {MAX_STOPS} sequences", param="stop")
+    for index, value in enumerate(stops):
+        expect(value, str, f"stop[{index}]", "a string")
+    return tuple(value for value in stops if value)
+
+
+def _parse_max_tokens(body: dict) -> int | None:
+    limit = None
+    for key in ("max_tokens", "max_completion_tokens"):  # the newer name wins
+        value = body.get(key)
+        if value is not None:
+            expect(value, int, key, "an integer")
+            if value < 1:
+                raise ApiError(400, "invalid_value", f"`{key}` must be at least 1", param=key)
+            limit = value
+    return limit
+
+
+def _parse_n(body: dict) -> None:
+    n = body.get("n")
+    if n is None:
+        return
+    expect(n, int, "n", "an integer")
+    if n < 1:
+        raise ApiError(400, "invalid_value", "`n` must be at least 1", param="n")
+    if n > MAX_N:
+        raise ApiError(400, "unsupported_parameter", f"`n` is at most {MAX_N}", param="n")
+    if n > 1:  # D32 asks for parallel turns; not implemented yet, so refused rather than ignored
+        raise ApiError(400, "unsupported_parameter", "`n` greater than 1 is not supported yet", param="n")
+
+
+def _refuse_outputs_we_cannot_give(body: dict) -> None:
+    """Parameters asking for output the upstream never gives are refused, not ignored (D32)."""
+    if body.get("logprobs") is True:
+        raise ApiError(400, "unsupported_parameter", "Cursor returns no log probabilities", param="logprobs")
+    modalities = body.get("modalities")
+    if body.get("audio") is not None or (isinstance(modalities, list) and "audio" in modalities):
+        param = "audio" if body.get("audio") is not None else "modalities"
+        raise ApiError(400, "unsupported_parameter", "Cursor answers in text only", param=param)
+
+
+def _parse_response_format(body: dict) -> tuple[bool, dict | None, tuple[str, ...]]:
+    """(json mode, the schema to check, the instruction lines)."""
+    value = body.get("response_format")
+    if value is None:
+        return False, None, ()
+    expect(value, dict, "response_format", "an object")
+    kind = expect(value.get("type"), str, "response_format.type", "a string")
+    if kind == "text":
+        return False, None, ()
+    if kind == "json_object":
+        return True, None, (JSON_INSTRUCTION,)
+    if kind != "json_schema":
+        raise shape_error(
+            "response_format.type", f"unknown variant `{kind}`, expected one of text, json_object, json_schema"
+        )
+    spec = expect(value.get("json_schema"), dict, "response_format.json_schema", "an object")
+    schema = spec.get("schema") or {}
+    expect(schema, dict, "response_format.json_schema.schema", "a JSON Schema object")
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ApiError(
+            400, "invalid_value", f"not a valid JSON Schema: {exc.message}", param="response_format.json_schema.schema"
+        ) from None
+    line = f"{JSON_INSTRUCTION} It must match this JSON Schema: {json.dumps(schema, ensure_ascii=False)}"
+    return True, schema, (line,)
+
+
 def _named_tool_results(messages: list[RequestMessage]) -> tuple[RequestMessage, ...]:
     """Each tool result with the function name of the call it answers (from the assistant's
     tool calls before it)."""
@@ -190,7 +287,15 @@ def _named_tool_results(messages: list[RequestMessage]) -> tuple[RequestMessage,
 
 
 def parse_chat_request(body: Any) -> ChatRequest:
-    """The typed request, or a 422 naming the first field of the wrong shape."""
+    """The typed request, or a 400 naming the first field of the wrong shape (D31: OpenAI's
+    status, not the reference's 422)."""
+    try:
+        return _parse_chat_request(body)
+    except ApiError as error:
+        raise as_openai_error(error) from None
+
+
+def _parse_chat_request(body: Any) -> ChatRequest:
     expect(body, dict, "body", "a JSON object")
     if "model" not in body:
         raise shape_error("model", "missing field `model`")
@@ -203,6 +308,9 @@ def parse_chat_request(body: Any) -> ChatRequest:
         expect(stream, bool, "stream", "a boolean")
     messages = _named_tool_results([_parse_message(m, i) for i, m in enumerate(raw_messages)])
     tools, instructions = _apply_tool_choice(body, _parse_tools(body))
+    _parse_n(body)
+    _refuse_outputs_we_cannot_give(body)
+    json_mode, schema, format_lines = _parse_response_format(body)
     stream_options = body.get("stream_options")
     if stream_options is not None:
         expect(stream_options, dict, "stream_options", "an object")
@@ -214,8 +322,12 @@ def parse_chat_request(body: Any) -> ChatRequest:
         messages=messages,
         stream=bool(stream),
         tools=tools,
-        instructions=instructions,
+        instructions=instructions + format_lines,
         include_usage=bool(include_usage),
+        stop=_parse_stop(body),
+        max_tokens=_parse_max_tokens(body),
+        json_mode=json_mode,
+        schema=schema,
     )
 
 

@@ -3,7 +3,9 @@ the answer; the logic lives in app/services."""
 
 from __future__ import annotations
 
-from flask import Response, current_app
+import uuid
+
+from flask import Response, current_app, g
 
 from app.gateway import Gateway
 from app.openai_format import dumps
@@ -11,6 +13,15 @@ from app.openai_format import dumps
 
 def gateway() -> Gateway:
     return current_app.extensions["gateway"]
+
+
+def request_id() -> str:
+    """This request's id (D33): a fresh uuid4 hex, never the client's; sent back as
+    `x-request-id` and kept in the request's log entry."""
+    value = g.get("request_id")
+    if value is None:
+        value = g.request_id = uuid.uuid4().hex
+    return value
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from app import errors
+from app.answer_rules import AnswerRules
 from app.cursor.client import CursorClient, Upstream
 from app.cursor.errors import (
     CursorError,
@@ -279,7 +280,13 @@ class ChatService:
         self._models = models
 
     def start(
-        self, request: ChatRequest, credential: ChatCredential, config: RuntimeConfig, patience: float | None
+        self,
+        request: ChatRequest,
+        credential: ChatCredential,
+        config: RuntimeConfig,
+        patience: float | None,
+        request_id: str | None = None,
+        front: str = "chat.completions",
     ) -> tuple[UpstreamChat, list[Output] | None]:
         """Send the request and pre-read its answer (SPEC §6.12 step 2): the first output, or
         [] for a clean end without any, or None when `patience` ran out (streams start anyway,
@@ -306,7 +313,12 @@ class ChatService:
             self._log.blocked()
             raise errors.unauthorized()
         record = self._log.start(
-            model=request.model, token=credential.token, checksum=credential.checksum, stream=request.stream
+            model=request.model,
+            token=credential.token,
+            checksum=credential.checksum,
+            stream=request.stream,
+            request_id=request_id,
+            front=front,
         )
         if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
             self._usage.refresh_in_background(credential.token, record.id, config.proxies)
@@ -458,30 +470,77 @@ class UpstreamChat:
         # The same words streamed or not (issue #14): the client asked for one answer either way.
         return "Empty response received"
 
-    def read_all(self, first: list[Output] | None, client_gone: Callable[[], bool] = lambda: False) -> Answer:
-        """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13). A client that leaves
+    def read_all(
+        self,
+        first: list[Output] | None,
+        client_gone: Callable[[], bool] = lambda: False,
+        rules: AnswerRules | None = None,
+    ) -> Answer:
+        """Non-streaming, after `pre_read`: the whole answer (SPEC §6.13), shaped by `rules`
+        (D32: reading stops once they say the answer is complete). A client that leaves
         meanwhile ends the upstream turn within a second (D34): ClientLeft."""
         answer = Answer(self._timeouts.max_answer_chars)
+        rules = rules or AnswerRules()
         looked = time.monotonic()
         try:
-            for piece in first or []:
+            for piece in rules.feed(first or []):
                 answer.add(piece)
-            for batch in self.remaining():
+            for batch in [] if rules.done else self.remaining():
                 if batch is None or time.monotonic() - looked >= TICK_SECONDS:
                     looked = time.monotonic()
                     if client_gone():
                         raise ClientLeft()
-                for piece in batch or []:
+                for piece in rules.feed(batch or []):
                     answer.add(piece)
+                if rules.done:
+                    break
+            for piece in rules.flush():
+                answer.add(piece)
         except AnswerTooLarge as too_large:
             what = f"the answer is longer than {too_large.limit} characters (ANSWER_MAX_CHARS): ask with stream: true"
             failure = Failure(errors.request_failed(what, 502), what, Verdict("neutral"), False, "protocol")
             raise self._settle(failure) from None
-        if not (answer.text or answer.tool_calls or answer.reasoning):
+        if not (answer.text or answer.tool_calls or answer.reasoning or rules.done or rules.refusal):
             raise self._settle(empty_answer(self._empty_text()))
         answer.usage = self.usage
         self.finish()
         return answer
+
+    def live(
+        self,
+        first: list[Output] | None,
+        rules: AnswerRules,
+        keepalive: float | None,
+        client_gone: Callable[[], bool],
+    ) -> Iterator[list[Output] | None]:
+        """Streaming, after `pre_read`: what each front writes, in order. A non-empty batch of
+        shaped output (`rules` applied: D32), or None when the client should get a keep-alive
+        (right away when Cursor said nothing yet, then every `keepalive` seconds of silence).
+        Ends when the answer is complete (the caller then writes its finish and calls
+        `finish`); raises ClientLeft when the client closed while nothing was being written (a
+        write would notice by itself), ApiError for a failure (sent in-band)."""
+        last_write = time.monotonic()
+        if first is None:  # Cursor is still silent: start the stream anyway
+            yield None
+        elif shaped_first := rules.feed(first):
+            yield shaped_first
+        for pieces in [] if rules.done else self.remaining():
+            shaped = rules.feed(pieces) if pieces else []  # held back text writes nothing yet
+            if shaped:
+                last_write = time.monotonic()
+                yield shaped
+            if rules.done:  # a stop sequence or the token limit: the answer is complete
+                break
+            if shaped:
+                continue
+            if client_gone():
+                raise ClientLeft()
+            if keepalive and time.monotonic() - last_write >= keepalive:
+                last_write = time.monotonic()
+                yield None
+        tail = rules.flush()
+        if tail:
+            yield tail
 
     def remaining(self) -> Iterator[list[Output] | None]:
         """After `pre_read`: output batches as they arrive, None at each second without

@@ -97,3 +97,5 @@ class LogEntry(TypedDict):
     error: NotRequired[str]
     attempts: NotRequired[list[Attempt]]
     owner: NotRequired[Owner]  # only while pending or in progress; never shown
+    request_id: NotRequired[str]  # the response's x-request-id (D33)
+    front: NotRequired[str]  # the API it came through: chat.completions, responses, messages (D35)

@@ -240,7 +240,16 @@ class RequestLog:
         self._limit = limit
         self._backlog = Backlog(store)
 
-    def start(self, *, model: str, token: str, checksum: str, stream: bool) -> LoggedRequest:
+    def start(
+        self,
+        *,
+        model: str,
+        token: str,
+        checksum: str,
+        stream: bool,
+        request_id: str | None = None,
+        front: str = "chat.completions",
+    ) -> LoggedRequest:
         """Count an authenticated request and create its `pending` entry (SPEC §6.4), in one
         store write: a store that refuses it raises StoreError and nothing was counted."""
         created = time.monotonic()
@@ -253,6 +262,9 @@ class RequestLog:
             "status": "pending",
             "owner": current_owner(),
         }
+        if request_id is not None:
+            entry["request_id"] = request_id
+        entry["front"] = front
         log_id = self._store.log_append(entry, self._limit, {TOTAL: 1, ACTIVE: 1})
         return LoggedRequest(self._backlog, log_id, ChatMetrics(model, stream), created)
 

@@ -39,7 +39,7 @@ def test_missing_or_garbage_bearer_is_401(gateway):
     assert lowercase.status_code == 401  # the prefix is case-sensitive
 
 
-def test_role_aliases_pass_validation_and_tool_role_is_422(make_gateway):
+def test_role_aliases_pass_validation_and_tool_role_is_400(make_gateway):
     client = make_gateway(tokens=[])
     messages = [
         {"role": "developer", "content": "be brief"},
@@ -52,7 +52,7 @@ def test_role_aliases_pass_validation_and_tool_role_is_422(make_gateway):
     tool = client.post(
         "/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "tool", "content": "x"}]}, headers=ADMIN
     )
-    assert tool.status_code == 422
+    assert tool.status_code == 400  # a tool result without tool_call_id (D31: 400, not 422)
 
 
 def test_pass_any_claude(make_gateway):

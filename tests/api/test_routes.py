@@ -149,13 +149,28 @@ def test_json_rejections_use_the_reference_statuses(gateway):
     bad_json = gateway.post("/v1/chat/completions", data=b"{not json", headers=headers)
     assert bad_json.status_code == 400 and bad_json.get_json()["error"]["code"] == "invalid_json"
     wrong_shape = gateway.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": "x"}, headers=ADMIN)
-    assert wrong_shape.status_code == 422
+    assert wrong_shape.status_code == 400  # D31: OpenAI's status, not the reference's 422
     assert wrong_shape.get_json()["error"]["param"] == "messages"
+    assert wrong_shape.get_json()["error"]["type"] == "invalid_request_error"
     no_type = gateway.post(
         "/v1/chat/completions", data=json.dumps(chat_body()), headers={**ADMIN, "Content-Type": "text/plain"}
     )
     assert no_type.status_code == 415
     assert no_type.get_json()["error"]["type"] == "invalid_request_error"
+
+
+def test_json_nested_too_deep_is_a_400_never_a_500(gateway):
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    deep = b'{"model": "gpt-4o", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    chat = gateway.post("/v1/chat/completions", data=deep, headers=headers)
+    assert chat.status_code == 400 and chat.get_json()["error"]["type"] == "invalid_request_error"
+    admin = gateway.post("/tokens/add", data=b"[" * 100_000, headers=headers)
+    assert admin.status_code == 400 and admin.mimetype == "text/plain"
+
+
+def test_admin_shape_errors_keep_the_reference_422(gateway):
+    response = gateway.post("/tokens/add", json={"tokens": 5}, headers=ADMIN)
+    assert response.status_code == 422 and response.mimetype == "text/plain"
 
 
 def test_shape_errors_name_the_field(gateway):
@@ -174,5 +189,6 @@ def test_shape_errors_name_the_field(gateway):
     ]
     for body, param in cases:
         response = gateway.post("/v1/chat/completions", json=body, headers=ADMIN)
-        assert response.status_code == 422, body
+        assert response.status_code == 400, body
         assert response.get_json()["error"]["param"] == param, body
+        assert response.get_json()["error"]["type"] == "invalid_request_error", body

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from app.blueprints.chat import client_watch
+from app.blueprints.streaming import client_watch
 
 HIGH_DESCRIPTOR = 1200
 
