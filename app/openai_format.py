@@ -39,18 +39,16 @@ def tool_call_body(call: ToolCall) -> dict:
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
 
 
-def completion_body(
-    completion_id: str,
-    model: str,
+def choice_body(
+    index: int,
     content: str,
     *,
     reasoning: str = "",
     tool_calls: Sequence[ToolCall] = (),
-    usage: dict | None = None,
-    created: int | None = None,
     finish_reason: str | None = None,
     refusal: str | None = None,
 ) -> dict:
+    """One choice of a non-streamed completion (`n` gives several, D32)."""
     message: dict = {"role": "assistant", "content": content if content or not tool_calls else None}
     if refusal is not None:  # a response_format json_schema answer that failed the check (D32)
         message["content"] = None
@@ -59,14 +57,17 @@ def completion_body(
         message["reasoning_content"] = reasoning
     if tool_calls:
         message["tool_calls"] = [tool_call_body(call) for call in tool_calls]
+    reason = finish_reason or ("tool_calls" if tool_calls else "stop")
+    return {"index": index, "message": message, "finish_reason": reason}
+
+
+def completion_body(completion_id: str, model: str, choices: list[dict], usage: dict | None = None) -> dict:
     return {
         "id": completion_id,
         "object": "chat.completion",
-        "created": int(time.time()) if created is None else created,
+        "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": message, "finish_reason": finish_reason or ("tool_calls" if tool_calls else "stop")}
-        ],
+        "choices": choices,
         "usage": usage_or_zero(usage),
     }
 
@@ -77,8 +78,9 @@ class ChunkEncoder:
     Every chunk carries the same `id`, `created` and `model`; only the first carries
     `delta.role`. Each tool call goes out as one complete delta (PROTOCOL_AGENT §5.2)."""
 
-    def __init__(self, completion_id: str, model: str, created: int | None = None) -> None:
+    def __init__(self, completion_id: str, model: str, created: int | None = None, index: int = 0) -> None:
         self.created = int(time.time()) if created is None else created
+        self._index = index  # the choice (`n` streams several, D32)
         self._head = (
             f'data: {{"id":{dumps(completion_id)},"object":"chat.completion.chunk","created":{self.created},'
             f'"model":{dumps(model)},"choices":'
@@ -90,7 +92,7 @@ class ChunkEncoder:
         if not self._sent_first:
             self._sent_first = True
             delta = '"role":"assistant",' + delta if delta else '"role":"assistant"'
-        return f'{self._head}[{{"index":0,"delta":{{{delta}}},"finish_reason":{finish}}}]}}\n\n'
+        return f'{self._head}[{{"index":{self._index},"delta":{{{delta}}},"finish_reason":{finish}}}]}}\n\n'
 
     def content(self, text: str) -> str:
         return self._chunk(f'"content":{dumps(text)}')
@@ -112,14 +114,16 @@ class ChunkEncoder:
             return self.reasoning(piece.text)
         return self.tool_call(piece)
 
-    def finish(self, usage: dict | None = None, include_usage: bool = False, reason: str | None = None) -> str:
-        """The last chunk; with `stream_options.include_usage`, OpenAI's usage chunk
-        (`choices: []`) after it; then [DONE]. `reason` overrides the finish reason (D32)."""
-        reason = reason or ("tool_calls" if self._tool_calls else "stop")
-        final = self._chunk("", dumps(reason))
-        if include_usage:
-            final += f'{self._head}[],"usage":{dumps(usage_or_zero(usage))}}}\n\n'
-        return final + DONE_EVENT
+    def finish(self, reason: str | None = None) -> str:
+        """This choice's last chunk; `reason` overrides the finish reason (D32)."""
+        return self._chunk("", dumps(reason or ("tool_calls" if self._tool_calls else "stop")))
+
+    def end(self, usage: dict | None = None, include_usage: bool = False) -> str:
+        """After every choice's last chunk: with `stream_options.include_usage`, OpenAI's usage
+        chunk (`choices: []`), then [DONE]."""
+        if not include_usage:
+            return DONE_EVENT
+        return f'{self._head}[],"usage":{dumps(usage_or_zero(usage))}}}\n\n' + DONE_EVENT
 
 
 def model_list() -> dict:

@@ -70,6 +70,7 @@ class ChatRequest:
     max_tokens: int | None = None  # max_completion_tokens or max_tokens: the gateway cuts (D32)
     json_mode: bool = False  # response_format json_object or json_schema
     schema: dict | None = None  # response_format json_schema's schema, checked (D32)
+    n: int = 1  # choices, each its own upstream turn (D32)
 
     def answer_rules(self) -> AnswerRules:
         """What the gateway applies to this answer itself (D32), a fresh one per answer."""
@@ -220,17 +221,16 @@ def _parse_max_tokens(body: dict) -> int | None:
     return limit
 
 
-def _parse_n(body: dict) -> None:
+def _parse_n(body: dict) -> int:
     n = body.get("n")
     if n is None:
-        return
+        return 1
     expect(n, int, "n", "an integer")
     if n < 1:
         raise ApiError(400, "invalid_value", "`n` must be at least 1", param="n")
-    if n > MAX_N:
+    if n > MAX_N:  # each choice is a whole upstream turn, run side by side (D32)
         raise ApiError(400, "unsupported_parameter", f"`n` is at most {MAX_N}", param="n")
-    if n > 1:  # D32 asks for parallel turns; not implemented yet, so refused rather than ignored
-        raise ApiError(400, "unsupported_parameter", "`n` greater than 1 is not supported yet", param="n")
+    return n
 
 
 def _refuse_outputs_we_cannot_give(body: dict) -> None:
@@ -308,7 +308,7 @@ def _parse_chat_request(body: Any) -> ChatRequest:
         expect(stream, bool, "stream", "a boolean")
     messages = _named_tool_results([_parse_message(m, i) for i, m in enumerate(raw_messages)])
     tools, instructions = _apply_tool_choice(body, _parse_tools(body))
-    _parse_n(body)
+    n = _parse_n(body)
     _refuse_outputs_we_cannot_give(body)
     json_mode, schema, format_lines = _parse_response_format(body)
     stream_options = body.get("stream_options")
@@ -328,6 +328,7 @@ def _parse_chat_request(body: Any) -> ChatRequest:
         max_tokens=_parse_max_tokens(body),
         json_mode=json_mode,
         schema=schema,
+        n=n,
     )
 
 

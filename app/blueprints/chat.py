@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, request
 
 from app.answer_rules import AnswerRules
 from app.blueprints import json_response
-from app.blueprints.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, start_turn
+from app.blueprints.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, StartedTurn, start_turns
 from app.errors import ApiError
 from app.json_body import parse_json_body
-from app.openai_format import DONE_EVENT, ChunkEncoder, completion_body, new_completion_id, sse_event
-from app.openai_request import parse_chat_request
-from app.services.chat import ClientLeft, Output, UpstreamChat, usage_body
+from app.openai_format import DONE_EVENT, ChunkEncoder, choice_body, completion_body, new_completion_id, sse_event
+from app.openai_request import ChatRequest, parse_chat_request
+from app.services.chat import Answer, ClientLeft, Output, UpstreamChat, usage_body
+from app.services.parallel import Choice, combined_usage, merge_live
 
 bp = Blueprint("chat", __name__)
 
@@ -21,31 +23,44 @@ bp = Blueprint("chat", __name__)
 @bp.post("/v1/chat/completions")
 def chat_completions() -> Response:
     chat = parse_chat_request(parse_json_body(request.mimetype, request.get_data(cache=False)))
-    upstream, first, keepalive, client_gone = start_turn(chat, request.headers.get("Authorization"), "chat.completions")
+    turns = start_turns(chat, request.headers.get("Authorization"), "chat.completions", chat.n)
     completion_id = new_completion_id()
     if not chat.stream:
-        rules = chat.answer_rules()
+        choices, usages = [], []
         try:
-            answer = upstream.read_all(first, client_gone, rules)
+            for index, (upstream, first, _, client_gone) in enumerate(turns):
+                rules = chat.answer_rules()
+                answer = upstream.read_all(first, client_gone, rules)
+                choices.append(answer_choice(index, answer, rules))
+                usages.append(answer.usage)
         except ClientLeft:
             return Response(status=499)  # nobody is there to read it; the log says why (D34)
         finally:
-            upstream.close()
-        usage = usage_body(answer.usage) if answer.usage else None
-        body = completion_body(
-            completion_id,
-            chat.model,
-            answer.text,
-            reasoning=answer.reasoning,
-            tool_calls=answer.tool_calls,
-            usage=usage,
-            finish_reason=rules.finish_reason,
-            refusal=rules.refusal,
+            for turn in turns:
+                turn.upstream.close()
+        usage = combined_usage(usages)
+        return json_response(completion_body(completion_id, chat.model, choices, usage_body(usage) if usage else None))
+    created = int(time.time())
+    encoders = [ChunkEncoder(completion_id, chat.model, created, index) for index in range(chat.n)]
+    if chat.n == 1:
+        upstream, first, keepalive, client_gone = turns[0]
+        events = sse_events(
+            upstream, first, encoders[0], keepalive, client_gone, chat.include_usage, chat.answer_rules()
         )
-        return json_response(body)
-    encoder = ChunkEncoder(completion_id, chat.model)
-    events = sse_events(upstream, first, encoder, keepalive, client_gone, chat.include_usage, chat.answer_rules())
+    else:
+        events = parallel_sse_events(turns, encoders, chat)
     return Response(events, headers=SSE_HEADERS, mimetype="text/event-stream")
+
+
+def answer_choice(index: int, answer: Answer, rules: AnswerRules) -> dict:
+    return choice_body(
+        index,
+        answer.text,
+        reasoning=answer.reasoning,
+        tool_calls=answer.tool_calls,
+        finish_reason=rules.finish_reason,
+        refusal=rules.refusal,
+    )
 
 
 def sse_events(
@@ -70,10 +85,39 @@ def sse_events(
             yield encoder.refusal(rules.refusal)
         usage = usage_body(upstream.usage) if upstream.usage else None
         upstream.finish()
-        yield encoder.finish(usage, include_usage, rules.finish_reason)
+        yield encoder.finish(rules.finish_reason) + encoder.end(usage, include_usage)
     except ClientLeft:
         return
     except ApiError as error:
         yield sse_event(error.openai_body()) + DONE_EVENT
     finally:
         upstream.close()
+
+
+def parallel_sse_events(turns: list[StartedTurn], encoders: list[ChunkEncoder], chat: ChatRequest) -> Iterator[str]:
+    """`sse_events` for `n` choices (D32): their chunks interleaved as they arrive, each with
+    its `index`; each choice's last chunk when it ends; one usage chunk (the sum) and [DONE]
+    after all. A failure of any choice ends the stream in-band."""
+    choices = [Choice(turn.upstream, turn.first, chat.answer_rules()) for turn in turns]
+    keepalive, client_gone = turns[0].keepalive, turns[0].client_gone
+    try:
+        for item in merge_live(choices, keepalive, client_gone):
+            if item is None:
+                yield KEEPALIVE_COMMENT
+            else:
+                yield "".join(map(encoders[item[0]].piece, item[1]))
+        endings = []
+        for choice, encoder in zip(choices, encoders, strict=True):
+            if choice.rules.refusal is not None:
+                endings.append(encoder.refusal(choice.rules.refusal))
+            endings.append(encoder.finish(choice.rules.finish_reason))
+            choice.upstream.finish()
+        usage = combined_usage([choice.upstream.usage for choice in choices])
+        yield "".join(endings) + encoders[0].end(usage_body(usage) if usage else None, chat.include_usage)
+    except ClientLeft:
+        return
+    except ApiError as error:
+        yield sse_event(error.openai_body()) + DONE_EVENT
+    finally:
+        for choice in choices:
+            choice.upstream.close()

@@ -16,6 +16,7 @@ from app import errors
 from app.blueprints import gateway, request_id
 from app.openai_request import ChatRequest, validate_chat_request
 from app.services.chat import Output, UpstreamChat
+from app.services.parallel import gather
 
 KEEPALIVE_COMMENT = ": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
@@ -52,6 +53,12 @@ def start_turn(chat: ChatRequest, authorization: str | None, front: str) -> Star
     """Check the request, authenticate (`authorization` as an `Authorization` header value) and
     open the upstream turn with its pre-read (SPEC §6.12); `front` names the API for the log
     (D35). Raises ApiError."""
+    return start_turns(chat, authorization, front, 1)[0]
+
+
+def start_turns(chat: ChatRequest, authorization: str | None, front: str, count: int) -> list[StartedTurn]:
+    """`start_turn` for `count` turns of the same request side by side (`n`, D32), checked and
+    authenticated once. When one fails, the others are closed and its error raised."""
     gw = gateway()
     config = gw.config.current()
     if gw.models.live:  # the model is resolved against Cursor's catalog once a token is known (D27)
@@ -62,5 +69,17 @@ def start_turn(chat: ChatRequest, authorization: str | None, front: str) -> Star
     credential = gw.auth.chat_credential(authorization, config)
     keepalive = gw.settings.sse_keepalive_seconds or None
     patience = keepalive if chat.stream else None
-    upstream, first = gw.chat.start(chat, credential, config, patience=patience, request_id=request_id(), front=front)
-    return StartedTurn(upstream, first, keepalive, client_watch(request.environ.get("gunicorn.socket")))
+    ids = request_id()  # read here: the request context does not follow into the parallel turns
+
+    def start() -> tuple[UpstreamChat, list[Output] | None]:
+        return gw.chat.start(chat, credential, config, patience=patience, request_id=ids, front=front)
+
+    outcomes = [start()] if count == 1 else gather([start] * count)
+    started = [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
+    failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    if failures:
+        for upstream, _ in started:
+            upstream.close()
+        raise failures[0]
+    client_gone = client_watch(request.environ.get("gunicorn.socket"))
+    return [StartedTurn(upstream, first, keepalive, client_gone) for upstream, first in started]

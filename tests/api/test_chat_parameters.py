@@ -84,18 +84,6 @@ def test_json_schema_answer_checked_or_refused(gateway):
     assert invalid.status_code == 400 and invalid.get_json()["error"]["param"] == "response_format.json_schema.schema"
 
 
-def test_n_above_one_is_refused_naming_n(gateway):
-    for n in (2, 9):
-        response = chat(gateway, "hi", n=n)
-        assert response.status_code == 400
-        assert response.get_json()["error"] == {
-            **response.get_json()["error"],
-            "param": "n",
-            "code": "unsupported_parameter",
-        }
-    assert chat(gateway, "fake:text:A", n=1).status_code == 200
-
-
 def test_outputs_cursor_cannot_give_are_refused(gateway):
     for extra, param in (({"logprobs": True}, "logprobs"), ({"modalities": ["text", "audio"]}, "modalities")):
         response = chat(gateway, "hi", **extra)
