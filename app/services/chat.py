@@ -52,7 +52,7 @@ from app.services.request_log import LoggedRequest, RequestLog
 from app.services.runtime_config import RuntimeConfig
 from app.services.token_health import Verdict, verdict_for
 from app.services.token_pool import NoUsableToken, TokenPool
-from app.services.usage import AccountUsage, effective_rule, rule_selects
+from app.services.usage import AccountUsage, effective_rule, is_exhausted, rule_selects
 from app.services.vision import ImageLimits, ImageResolver
 from app.settings import ProxySetting, Settings, VisionAbility
 
@@ -309,9 +309,12 @@ class ChatService:
         )
         resolver = ImageResolver(config.vision_ability, fetcher.fetch, ImageLimits.of(settings))
         messages = resolver.resolve_all(request.messages, options.vision_disabled)
-        if self._usage.blocks(credential.token, request.base_model):
+        profile = self._usage.latest_profile(credential.token)
+        if profile is not None and is_exhausted(profile, request.base_model):
             self._log.blocked()
             raise errors.unauthorized()
+        checked = rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model)
+        fetch_profile = checked and self._usage.claim_refresh(credential.token)
         record = self._log.start(
             model=request.model,
             token=credential.token,
@@ -319,8 +322,9 @@ class ChatService:
             stream=request.stream,
             request_id=request_id,
             front=front,
+            profile=profile if checked and not fetch_profile else None,  # in the same write
         )
-        if rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model):
+        if fetch_profile:
             self._usage.refresh_in_background(credential.token, record.id, config.proxies)
         turn = ChatTurn(
             model=model,

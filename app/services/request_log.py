@@ -249,6 +249,7 @@ class RequestLog:
         stream: bool,
         request_id: str | None = None,
         front: str = "chat.completions",
+        profile: Profile | None = None,
     ) -> LoggedRequest:
         """Count an authenticated request and create its `pending` entry (SPEC §6.4), in one
         store write: a store that refuses it raises StoreError and nothing was counted."""
@@ -264,6 +265,8 @@ class RequestLog:
         }
         if request_id is not None:
             entry["request_id"] = request_id
+        if profile is not None:  # the account as last fetched (the usage check's TTL)
+            entry["token_info"]["profile"] = profile
         entry["front"] = front
         log_id = self._store.log_append(entry, self._limit, {TOTAL: 1, ACTIVE: 1})
         return LoggedRequest(self._backlog, log_id, ChatMetrics(model, stream), created)

@@ -65,37 +65,32 @@ class AccountUsage:
     def latest_profile(self, token: str) -> Profile | None:
         return self._store.get(PROFILE_KEY + token)
 
-    def blocks(self, token: str, base_model: str) -> bool:
-        profile = self.latest_profile(token)
-        return profile is not None and is_exhausted(profile, base_model)
-
     def fetch(self, token: str, proxies: ProxySetting) -> Profile | None:
         return cast(Profile | None, fetch_profile(self._clients.get(proxies), token))
 
-    def refresh_in_background(self, token: str, log_id: int, proxies: ProxySetting) -> None:
-        """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent), at
-        most once per token per USAGE_CHECK_TTL_SECONDS across every worker and instance (issue
-        #15: three upstream calls after every chat were most of a chat's cost). Within the TTL
-        the log entry gets the profile already kept."""
-        if self._claim(token):
-            run_in_background(self._refresh, token, log_id, proxies)
-            return
-        profile = self.latest_profile(token)
-        if profile is not None:
-            self._log.set_profile(log_id, profile)
-
-    def _claim(self, token: str) -> bool:
-        """True for the one caller that should fetch now: the store's atomic update decides."""
+    def claim_refresh(self, token: str) -> bool:
+        """True for the one caller that should fetch the profile now: at most once per token per
+        USAGE_CHECK_TTL_SECONDS across every worker and instance (issue #15: three upstream
+        calls after every chat were most of a chat's cost). Within the TTL this is one store
+        read and no write; the store's atomic update decides between callers once it is due."""
         now = time.time()
-
-        def claim(fetched_at: float | None) -> float:
-            return now if fetched_at is None or now - fetched_at >= self._ttl else fetched_at
-
         try:
+            fetched_at = self._store.get(FETCHED_KEY + token)
+            if fetched_at is not None and now - fetched_at < self._ttl:
+                return False
+
+            def claim(fetched_at: float | None) -> float:
+                return now if fetched_at is None or now - fetched_at >= self._ttl else fetched_at
+
             return self._store.update(FETCHED_KEY + token, claim) == now
         except StoreError as error:
             store_outage.report(error, "checking when an account's usage was fetched")
             return False
+
+    def refresh_in_background(self, token: str, log_id: int, proxies: ProxySetting) -> None:
+        """Fetch the profile without delaying the chat (a greenlet under gunicorn's gevent), for
+        the caller `claim_refresh` chose; the log entry gets it when it arrives."""
+        run_in_background(self._refresh, token, log_id, proxies)
 
     def _refresh(self, token: str, log_id: int, proxies: ProxySetting) -> None:
         profile = self.fetch(token, proxies)

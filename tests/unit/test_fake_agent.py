@@ -618,7 +618,7 @@ def test_a_turn_without_appends_is_dropped(fake):
     started = time.monotonic()
     turn = client.wait_end(timeout=5)
     client.close()
-    assert 3 * HEARTBEAT <= time.monotonic() - started < 3 * HEARTBEAT + 1
+    assert 3 * HEARTBEAT <= time.monotonic() - started < 3 * HEARTBEAT + 4  # slack for a loaded machine
     assert turn.trailer["error"]["code"] == "deadline_exceeded"
     assert record_of(fake, client.request_id)["outcome"] == "deadline_exceeded"
 
