@@ -71,6 +71,7 @@ class ChatRequest:
     json_mode: bool = False  # response_format json_object or json_schema
     schema: dict | None = None  # response_format json_schema's schema, checked (D32)
     n: int = 1  # choices, each its own upstream turn (D32)
+    reasoning_effort: str | None = None  # the model's effort parameter, where it has one
 
     def answer_rules(self) -> AnswerRules:
         """What the gateway applies to this answer itself (D32), a fresh one per answer."""
@@ -221,6 +222,11 @@ def _parse_max_tokens(body: dict) -> int | None:
     return limit
 
 
+def _parse_reasoning_effort(body: dict) -> str | None:
+    effort = body.get("reasoning_effort")
+    return None if effort is None else expect(effort, str, "reasoning_effort", "a string")
+
+
 def _parse_n(body: dict) -> int:
     n = body.get("n")
     if n is None:
@@ -329,6 +335,7 @@ def _parse_chat_request(body: Any) -> ChatRequest:
         json_mode=json_mode,
         schema=schema,
         n=n,
+        reasoning_effort=_parse_reasoning_effort(body),
     )
 
 

@@ -300,7 +300,9 @@ class ChatService:
         if request.tools and not generation.supports_tools:
             raise ApiError(400, "unsupported_parameter", "tools need CURSOR_PROTOCOL=agent", param="tools")
         access_token = self._access.access_token(credential.token, config.proxies)
-        model, parameters = self._models.resolve(request.base_model, access_token, config.proxies)
+        model, parameters = self._models.resolve(
+            request.base_model, access_token, config.proxies, request.reasoning_effort
+        )
         fetcher = ImageFetcher(
             config.proxies,
             allow_private=settings.image_fetch_allow_private,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
-from app.cursor.agent.models import ModelCatalog, UnknownModel, fetch_catalog
+from app.cursor.agent.models import ModelCatalog, UnknownModel, UnsupportedEffort, fetch_catalog
 from app.cursor.agent.unary import AgentIdentity
 from app.cursor.errors import CursorError
 from app.errors import ApiError
@@ -83,8 +83,11 @@ class ModelCatalogService:
         picked = self.pool_token()
         return picked[0] if picked else None
 
-    def resolve(self, requested: str, token: str, proxies: ProxySetting) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """The upstream model id and parameters for a requested id (the base id, without -online)."""
+    def resolve(
+        self, requested: str, token: str, proxies: ProxySetting, effort: str | None = None
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The upstream model id and parameters for a requested id (the base id, without -online)
+        and the client's reasoning effort, if any."""
         if not self.live:
             return requested, ()  # legacy: the front already checked the static list
         catalog = self.catalog(proxies, token)
@@ -94,7 +97,11 @@ class ModelCatalogService:
             # tells the client what is wrong.
             return requested, ()
         try:
-            resolved = catalog.resolve(requested)
+            resolved = catalog.resolve(requested, effort)
+        except UnsupportedEffort as unsupported:
+            allowed = ", ".join(unsupported.allowed)
+            message = f"The model '{requested}' takes a reasoning effort of {allowed}, not '{effort}'"
+            raise ApiError(400, "unsupported_value", message, param="reasoning_effort") from None
         except UnknownModel as unknown:
             hint = f"; close matches: {', '.join(unknown.close_matches)}" if unknown.close_matches else ""
             message = f"The model '{requested}' does not exist or is not available to this account{hint}"

@@ -148,6 +148,25 @@ def test_a_variant_resolves_to_its_model_and_parameters(agent, upstream):
     assert {(p["id"], p["value"]) for p in requested["parameters"]} == {("effort", "high"), ("fast", "true")}
 
 
+def test_reasoning_effort_sets_the_models_effort_parameter(agent, upstream):
+    def sent_parameters() -> set:
+        return {
+            (p["id"], p["value"]) for p in upstream.agent_turns()[-1]["run_request"]["requested_model"]["parameters"]
+        }
+
+    assert ask(agent, "hi", model="grok-4.6", reasoning_effort="xhigh").status_code == 200
+    assert sent_parameters() == {("effort", "xhigh")}
+    assert ask(agent, "hi", model="grok-4.6-high-fast", reasoning_effort="low").status_code == 200
+    assert sent_parameters() == {("effort", "low"), ("fast", "true")}  # over the variant's, the rest kept
+    refused = ask(agent, "hi", model="grok-4.6", reasoning_effort="ultra")
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["param"] == "reasoning_effort" and "low, medium, high, xhigh" in error["message"]
+    turns = len(upstream.agent_turns())
+    assert ask(agent, "hi", reasoning_effort="high").status_code == 200  # no effort parameter: as it thinks
+    assert len(upstream.agent_turns()) == turns + 1
+
+
 @pytest.mark.parametrize(
     ("error", "status"),
     [

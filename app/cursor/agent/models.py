@@ -67,6 +67,17 @@ class ResolvedModel:
     parameters: Parameters = ()
 
 
+EFFORT_PARAMETERS = ("effort", "reasoning")  # what the families call their thinking level (§3.2)
+
+
+class UnsupportedEffort(ValueError):
+    """A reasoning effort the model's catalog entry does not allow."""
+
+    def __init__(self, effort: str, allowed: Sequence[str]) -> None:
+        super().__init__(effort)
+        self.allowed = tuple(allowed)
+
+
 class UnknownModel(LookupError):
     """No listed model answers to the requested name; `close_matches` are names that would."""
 
@@ -194,12 +205,22 @@ class ModelCatalog:
         """A listed model by its id."""
         return next((model for model in self.listed() if model.id == model_id), None)
 
-    def resolve(self, requested: str) -> ResolvedModel:
-        """The model id and parameters a requested name stands for; UnknownModel otherwise."""
+    def resolve(self, requested: str, effort: str | None = None) -> ResolvedModel:
+        """The model id and parameters a requested name stands for; UnknownModel otherwise.
+        `effort` (a client's reasoning effort) sets the model's effort parameter when it has
+        one, over a variant's (UnsupportedEffort for a value it does not allow); a model
+        without one thinks as it does."""
         resolved = self._by_name.get(requested)
         if resolved is None:
             raise UnknownModel(requested, difflib.get_close_matches(requested, list(self._by_name)))
-        return resolved
+        model = self.get(resolved.model_id)
+        definition = next((p for p in model.parameters if p.id in EFFORT_PARAMETERS), None) if model else None
+        if effort is None or definition is None:
+            return resolved
+        if effort not in definition.values:
+            raise UnsupportedEffort(effort, definition.values)
+        others = tuple((name, value) for name, value in resolved.parameters if name != definition.id)
+        return ResolvedModel(resolved.model_id, ((definition.id, effort), *others))
 
     def to_dict(self) -> dict:
         """JSON-serialisable; `from_dict` reads it back."""
