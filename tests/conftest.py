@@ -32,7 +32,7 @@ from tests.support import (
 )
 
 TESTS = Path(__file__).resolve().parent
-GUNICORN_DIRECTORIES = {"e2e", "fuzz", "browser"}  # every test there starts real gunicorn
+GUNICORN_DIRECTORIES = {"e2e", "fuzz", "browser", "clients"}  # every test there starts real gunicorn
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

@@ -19,7 +19,7 @@ def run_pytest(*arguments: str, path: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_fast_subset_leaves_out_every_gunicorn_browser_and_redis_test(tmp_path):
-    result = run_pytest("--collect-only", "-m", FAST, "tests/e2e", "tests/fuzz", "tests/browser",
+    result = run_pytest("--collect-only", "-m", FAST, "tests/e2e", "tests/fuzz", "tests/browser", "tests/clients",
                         "tests/unit/test_store.py", path=str(tmp_path))  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     selected = [line for line in result.stdout.splitlines() if "::" in line]
