@@ -8,9 +8,34 @@ from app.cursor.agent.run_request import prepare_turn
 from app.cursor.agent.transport import AgentClient, AgentTurn
 from app.cursor.agent.unary import AgentIdentity
 from app.cursor.client import CursorClient
-from app.cursor.events import Event
+from app.cursor.events import Event, ReasoningDelta, TextDelta
 from app.cursor.generations import BlobKeeper, GenerationOptions, UpstreamCredential
 from app.cursor.messages import ChatTurn
+
+
+def joined_deltas(events: list[Event]) -> list[Event]:
+    """The events of one network read with each run of text (or of reasoning) deltas joined into
+    one: a client sees the same text in fewer SSE events, and a large answer costs one encoding
+    per read instead of one per delta (issue #15). Only here: on `legacy` the real capture's
+    vector pins one event per upstream message."""
+    joined: list[Event] = []
+    run: list[TextDelta | ReasoningDelta] = []  # consecutive deltas of one kind
+
+    def close_run() -> None:
+        if run:
+            joined.append(run[0] if len(run) == 1 else type(run[0])("".join(delta.text for delta in run)))
+            run.clear()
+
+    for event in events:
+        if isinstance(event, (TextDelta, ReasoningDelta)):
+            if run and type(run[0]) is not type(event):
+                close_run()
+            run.append(event)
+        else:
+            close_run()
+            joined.append(event)
+    close_run()
+    return joined
 
 
 class _KeptTurn:
@@ -22,7 +47,7 @@ class _KeptTurn:
         self._keeper = keeper
 
     def batches(self) -> Iterator[list[Event]]:
-        return self._turn.batches()
+        return map(joined_deltas, self._turn.batches())
 
     def abort(self) -> None:
         self._turn.abort()
