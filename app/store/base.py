@@ -2,7 +2,7 @@
 
 Kept deliberately small so a shared-server backend (Redis, issue 5) can be added without
 touching the services: atomic counters, counters that expire, JSON documents with atomic
-read-modify-write, and the request-log ring. Every backend reports a failure of the store
+read-modify-write, JSON documents that expire, and the request-log ring. Every backend reports a failure of the store
 itself (a full disk, a read-only data folder, an unreachable Redis) as one `StoreError`, so the
 gateway answers it in one place (a 503, app/factory.py).
 """
@@ -82,6 +82,16 @@ class Store(ABC):
     def update(self, key: str, change: Callable[[Any | None], Any]) -> Any:
         """Replace the document with `change(old)` atomically (no other writer in between)
         and return the new value. `change` must be quick and must not do I/O."""
+
+    # -- JSON documents that expire ----------------------------------------------------------
+    @abstractmethod
+    def put_expiring(self, key: str, value: Any, seconds: float) -> None:
+        """Keep a document for `seconds`, then let it vanish: for documents made per request,
+        which must not pile up. A namespace of its own, apart from `put`'s."""
+
+    @abstractmethod
+    def get_expiring(self, key: str) -> Any | None:
+        """The document `put_expiring` kept under `key`, or None once it has vanished."""
 
     # -- request log ring -----------------------------------------------------------------
     @abstractmethod

@@ -143,6 +143,15 @@ class RedisStore(Store):
     def update(self, key: str, change: Callable[[Any | None], Any]) -> Any:
         return self._rewrite(self._document(key), change, missing_ok=True)
 
+    # -- documents that expire ------------------------------------------------------------
+    @_translated
+    def put_expiring(self, key: str, value: Any, seconds: float) -> None:
+        self._redis.set(self._expiring(key), dumps(value), px=max(int(seconds * 1000), 1))
+
+    @_translated
+    def get_expiring(self, key: str) -> Any | None:
+        return _loads(self._redis.get(self._expiring(key)))
+
     # -- request log ----------------------------------------------------------------------
     @_translated
     def log_append(self, entry: Mapping[str, Any], limit: int, counters: Mapping[str, int] | None = None) -> int:
@@ -216,6 +225,9 @@ class RedisStore(Store):
 
     def _document(self, key: str) -> str:
         return f"{self._prefix}doc:{key}"
+
+    def _expiring(self, key: str) -> str:
+        return f"{self._prefix}expiring:{key}"
 
     def _window(self, name: str) -> str:
         return f"{self._prefix}window:{name}"

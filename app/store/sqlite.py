@@ -35,6 +35,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS expiring_documents (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS request_logs (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
 """
 PRIVATE_FILE = 0o600
@@ -161,6 +162,27 @@ class SqliteStore(Store):
             new = change(self.get(key))
             self.put(key, new)
         return new
+
+    # -- documents that expire ------------------------------------------------------------
+    @_serialised
+    def put_expiring(self, key: str, value: Any, seconds: float) -> None:
+        now = time.time()
+        with self._write():
+            # Vanished documents are dropped as new ones come, so the table holds only the
+            # documents of the last `seconds`.
+            self._db.execute("DELETE FROM expiring_documents WHERE expires <= ?", (now,))
+            self._db.execute(
+                "INSERT INTO expiring_documents (key, value, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                (key, _dumps(value), now + seconds),
+            )
+
+    @_serialised
+    def get_expiring(self, key: str) -> Any | None:
+        row = self._db.execute(
+            "SELECT value FROM expiring_documents WHERE key = ? AND expires > ?", (key, time.time())
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     # -- request log ----------------------------------------------------------------------
     @_serialised

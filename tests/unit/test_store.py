@@ -4,6 +4,7 @@ documents shared across processes, the log ring, and STORE_URL handling."""
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable
 
 import pytest
@@ -63,6 +64,21 @@ def test_counters_and_documents(reopen):
     assert seen == [None] and store.get("fresh") == ["made"]
     store.close()
     assert reopen().get("fresh") == ["made"]
+
+
+def test_expiring_documents_vanish_and_live_apart_from_plain_ones(reopen):
+    store = reopen()
+    store.put_expiring("resp", {"output": ["Zoë"]}, seconds=60)
+    store.put_expiring("brief", [1], seconds=0.2)
+    store.put("resp", "plain")
+    assert store.get_expiring("resp") == {"output": ["Zoë"]} and store.get("resp") == "plain"
+    assert store.get_expiring("brief") == [1] and store.get_expiring("never") is None
+    time.sleep(0.3)
+    assert store.get_expiring("brief") is None
+    store.put_expiring("later", True, seconds=60)  # a write drops what has vanished (SQLite)
+    store.close()
+    reopened = reopen()
+    assert reopened.get_expiring("resp") == {"output": ["Zoë"]} and reopened.get_expiring("brief") is None
 
 
 def test_log_ring_keeps_the_newest_with_increasing_ids(reopen):
