@@ -6,9 +6,9 @@ flushed at the end:
 * `stop`: the text is cut before the first stop sequence, also across piece boundaries (a tail
   as long as the longest stop minus one is held back); `finish_reason` becomes "stop" and the
   caller stops reading the upstream.
-* a token limit: the visible text is cut at `max_tokens * 4` characters, an approximation of
-  the token count (no tokenizer works offline: tiktoken downloads its encodings at run time);
-  `finish_reason` becomes "length".
+* a token limit: the visible text is cut once it reaches `max_tokens` tokens, counted with
+  cl100k_base (app/tokenizer.py) piece by piece as the answer arrives, so close to the model's
+  own count, not exact; `finish_reason` becomes "length".
 * `response_format` json_object / json_schema: a leading ```json line and a trailing ``` are
   stripped. For a schema the whole text is held until the end and checked with `jsonschema`;
   an answer that fails becomes a refusal (`message.refusal`, `content` null).
@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import jsonschema
 
 from app.cursor.events import ReasoningDelta, TextDelta, ToolCall
+from app.tokenizer import cut_to_tokens
 
 Output = TextDelta | ReasoningDelta | ToolCall
-CHARS_PER_TOKEN = 4
 _FENCE_OPEN = re.compile(r"\s*```[A-Za-z0-9_-]*[ \t]*\n")
 _FENCE_CLOSE = re.compile(r"\s*```\s*$")
 _HELD_TAIL = re.compile(r"[\s`]*$")
@@ -42,19 +42,16 @@ class AnswerRules:
     ) -> None:
         self._stops = tuple(stop for stop in stops if stop)
         self._stop_hold = max((len(stop) for stop in self._stops), default=1) - 1
-        self._max_chars = None if max_tokens is None else max_tokens * CHARS_PER_TOKEN
+        self._max_tokens = max_tokens
         self._json = json_mode or schema is not None
         self._schema = schema
         self._leading = self._json  # still deciding whether the answer opens with a fence
         self._held = ""  # text not yet passed on (a possible stop or fence is being matched)
-        self._emitted = 0
+        self._emitted_tokens = 0
         self._whole: list[str] = []  # the text of a schema answer, checked at the end
         self.finish_reason: str | None = None
+        self.stop_sequence: str | None = None  # the stop that cut the text (Anthropic reports it)
         self.refusal: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self._stops or self._max_chars is not None or self._json)
 
     @property
     def done(self) -> bool:
@@ -101,12 +98,14 @@ class AnswerRules:
             opening = _FENCE_OPEN.match(text)
             if opening:
                 text = text[opening.end() :]
-        for stop in self._stops:
-            at = text.find(stop)
-            if at >= 0:
-                self._emit(text[:at], out)
-                self.finish_reason = self.finish_reason or "stop"
-                return
+        # The earliest stop in the text cuts it, whichever of them the client listed first.
+        found = [(at, stop) for stop in self._stops if (at := text.find(stop)) >= 0]
+        if found:
+            at, stop = min(found, key=lambda hit: hit[0])
+            self._emit(text[:at], out)
+            if self.finish_reason is None:
+                self.finish_reason, self.stop_sequence = "stop", stop
+            return
         keep = self._stop_hold
         if self._json:
             keep = max(keep, len(_HELD_TAIL.search(text).group()))  # type: ignore[union-attr]
@@ -121,10 +120,11 @@ class AnswerRules:
     def _emit(self, text: str, out: list[Output]) -> None:
         if not text:
             return
-        if self._max_chars is not None and self._emitted + len(text) > self._max_chars:
-            text = text[: self._max_chars - self._emitted]
-            self.finish_reason = "length"
-        self._emitted += len(text)
+        if self._max_tokens is not None:
+            text, tokens = cut_to_tokens(text, self._max_tokens - self._emitted_tokens)
+            self._emitted_tokens += tokens
+            if self._emitted_tokens >= self._max_tokens:
+                self.finish_reason = "length"
         if self._schema is not None:
             self._whole.append(text)
         elif text:

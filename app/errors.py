@@ -2,7 +2,9 @@
 
 Decision D18: on `{ROUTE_PREFIX}/v1/*` every error body is
 `{"error": {"message", "type", "param", "code"}}`, keeping the reference's status codes and
-`code` strings. Admin routes keep their reference shapes and build their own bodies.
+`code` strings. Admin routes keep their reference shapes and build their own bodies. Under
+`{ROUTE_PREFIX}/v1/messages` (the Anthropic front, D35) the same error takes Anthropic's shape,
+`{"type": "error", "error": {"type", "message"}}`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,23 @@ def error_type_for(status: int) -> str:
     if status >= 500:
         return "api_error"
     return "invalid_request_error"
+
+
+# Anthropic's error types by status; the `anthropic` SDK picks its exception class by status.
+_ANTHROPIC_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+
+
+def anthropic_error_type(status: int) -> str:
+    default = "api_error" if status >= 500 else "invalid_request_error"
+    return _ANTHROPIC_TYPES.get(status, default)
 
 
 class ApiError(Exception):
@@ -47,6 +66,13 @@ class ApiError(Exception):
                 "code": self.code,
             }
         }
+
+    def anthropic_body(self) -> dict:
+        """Anthropic's error object has no `param`: the message names it, as Anthropic's do."""
+        message = self.message
+        if self.param is not None and self.param not in message:
+            message = f"{self.param}: {message}"
+        return {"type": "error", "error": {"type": anthropic_error_type(self.status), "message": message}}
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}

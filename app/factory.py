@@ -18,11 +18,13 @@ from app.blueprints import (
     json_response,
     keys,
     logs,
+    messages,
     metrics,
     models,
     openapi,
     pages,
     request_id,
+    responses,
     text_response,
     tokens,
     tools,
@@ -50,7 +52,9 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.extensions["gateway"] = build_gateway(settings)
     prefix = settings.route_prefix
     app.register_blueprint(chat.bp, url_prefix=_literal_rule_prefix(app, prefix))
+    app.register_blueprint(messages.bp, url_prefix=_literal_rule_prefix(app, prefix))
     app.register_blueprint(models.bp, url_prefix=_literal_rule_prefix(app, prefix))
+    app.register_blueprint(responses.bp, url_prefix=_literal_rule_prefix(app, prefix))
     for blueprint in (health.bp, metrics.bp, openapi.bp, pages.bp, tokens.bp, keys.bp, tools.bp, config.bp, logs.bp):
         app.register_blueprint(blueprint)
     CORS(
@@ -62,7 +66,7 @@ def build_app(settings: Settings | None = None) -> Flask:
         methods=["GET", "HEAD", "POST", "OPTIONS"],
         max_age=86400,
     )
-    _register_error_handlers(app, f"{prefix}/v1/")
+    _register_error_handlers(app, f"{prefix}/v1/", f"{prefix}/v1/messages")
     app.before_request(refuse_guessers)
     app.before_request(_refuse_long_chunked_bodies)
     app.after_request(count_failed_guess)
@@ -132,13 +136,18 @@ def _count_for_metrics(response: Response) -> Response:
     return response
 
 
-def _register_error_handlers(app: Flask, openai_root: str) -> None:
+def _register_error_handlers(app: Flask, openai_root: str, anthropic_root: str) -> None:
     def on_openai_route() -> bool:
         return request.path.startswith(openai_root)
 
+    def on_anthropic_route() -> bool:
+        # The Messages front and anything under it (an unknown subpath's 404 too) answer as Anthropic does (D35).
+        return request.path == anthropic_root or request.path.startswith(f"{anthropic_root}/")
+
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return json_response(error.openai_body(), error.status, error.headers())
+        body = error.anthropic_body() if on_anthropic_route() else error.openai_body()
+        return json_response(body, error.status, error.headers())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

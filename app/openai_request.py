@@ -8,7 +8,7 @@ Unknown keys are ignored everywhere, as OpenAI clients send many (temperature, t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
@@ -56,6 +56,7 @@ class RequestMessage:
     tool_calls: tuple[ToolCallRef, ...] = ()
     tool_call_id: str | None = None
     tool_name: str | None = None
+    is_error: bool = False  # a tool result that reports a failure (Anthropic's `is_error`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +169,19 @@ def _parse_tools(body: dict) -> tuple[ToolSpec, ...]:
         if tool.get("type", "function") != "function":
             raise shape_error(f"{param}.type", "only `function` tools are supported")
         function = expect(tool.get("function"), dict, f"{param}.function", "an object")
-        name = expect(function.get("name"), str, f"{param}.function.name", "a string")
-        description = function.get("description") or ""
-        expect(description, str, f"{param}.function.description", "a string")
-        parameters = function.get("parameters") or {"type": "object", "properties": {}}
-        expect(parameters, dict, f"{param}.function.parameters", "a JSON Schema object")
-        tools.append(ToolSpec(name, description, parameters))
+        tools.append(tool_spec(function, f"{param}.function"))
     return tuple(tools)
+
+
+def tool_spec(function: dict, param: str) -> ToolSpec:
+    """A function's name, description and parameters, at `param` (Chat Completions nests them
+    under `function`, the Responses API does not)."""
+    name = expect(function.get("name"), str, f"{param}.name", "a string")
+    description = function.get("description") or ""
+    expect(description, str, f"{param}.description", "a string")
+    parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    expect(parameters, dict, f"{param}.parameters", "a JSON Schema object")
+    return ToolSpec(name, description, parameters)
 
 
 def _apply_tool_choice(body: dict, tools: tuple[ToolSpec, ...]) -> tuple[tuple[ToolSpec, ...], tuple[str, ...]]:
@@ -210,9 +217,9 @@ def _parse_stop(body: dict) -> tuple[str, ...]:
     return tuple(value for value in stops if value)
 
 
-def _parse_max_tokens(body: dict) -> int | None:
+def _parse_max_tokens(body: dict, keys: tuple[str, ...] = ("max_tokens", "max_completion_tokens")) -> int | None:
     limit = None
-    for key in ("max_tokens", "max_completion_tokens"):  # the newer name wins
+    for key in keys:  # the newer name wins
         value = body.get(key)
         if value is not None:
             expect(value, int, key, "an integer")
@@ -256,23 +263,28 @@ def _parse_response_format(body: dict) -> tuple[bool, dict | None, tuple[str, ..
         return False, None, ()
     expect(value, dict, "response_format", "an object")
     kind = expect(value.get("type"), str, "response_format.type", "a string")
+    spec = value.get("json_schema") if kind == "json_schema" else {}
+    expect(spec, dict, "response_format.json_schema", "an object")
+    return answer_format(kind, spec.get("schema"), "response_format.type", "response_format.json_schema.schema")
+
+
+def answer_format(
+    kind: str, schema: Any, kind_param: str, schema_param: str
+) -> tuple[bool, dict | None, tuple[str, ...]]:
+    """(json mode, the schema to check, the instruction lines) for a format `kind` and its
+    `schema` (Chat Completions' `response_format`, the Responses API's `text.format`)."""
     if kind == "text":
         return False, None, ()
     if kind == "json_object":
         return True, None, (JSON_INSTRUCTION,)
     if kind != "json_schema":
-        raise shape_error(
-            "response_format.type", f"unknown variant `{kind}`, expected one of text, json_object, json_schema"
-        )
-    spec = expect(value.get("json_schema"), dict, "response_format.json_schema", "an object")
-    schema = spec.get("schema") or {}
-    expect(schema, dict, "response_format.json_schema.schema", "a JSON Schema object")
+        raise shape_error(kind_param, f"unknown variant `{kind}`, expected one of text, json_object, json_schema")
+    schema = schema or {}
+    expect(schema, dict, schema_param, "a JSON Schema object")
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        raise ApiError(
-            400, "invalid_value", f"not a valid JSON Schema: {exc.message}", param="response_format.json_schema.schema"
-        ) from None
+        raise ApiError(400, "invalid_value", f"not a valid JSON Schema: {exc.message}", param=schema_param) from None
     line = f"{JSON_INSTRUCTION} It must match this JSON Schema: {json.dumps(schema, ensure_ascii=False)}"
     return True, schema, (line,)
 
@@ -287,7 +299,7 @@ def _named_tool_results(messages: list[RequestMessage]) -> tuple[RequestMessage,
             names[call.id] = call.name
         if message.role == "tool" and message.tool_call_id is not None:
             name = names.get(message.tool_call_id, message.tool_call_id)
-            message = RequestMessage("tool", message.text, message.plain_string, (), (), message.tool_call_id, name)
+            message = replace(message, tool_name=name)
         named.append(message)
     return tuple(named)
 

@@ -66,6 +66,73 @@ _CHAT_REQUEST = _object({
     "stream": _BOOL,
 }, ("model", "messages"))  # fmt: skip
 
+_RESPONSES_CONTENT = {"oneOf": [_STRING, {"type": "array", "items": _object(
+    {"type": {"enum": ["input_text", "output_text"]}, "text": _STRING}, ("type", "text"))}]}  # fmt: skip
+
+_RESPONSES_REQUEST = _object({
+    "model": {"type": "string", "enum": list(MODEL_IDS)},
+    "input": {"oneOf": [_STRING, {"type": "array", "minItems": 1, "items": {"oneOf": [
+        _object({"type": {"const": "message"}, "role": {"enum": ["user", "system", "developer", "assistant"]},
+                 "content": _RESPONSES_CONTENT}, ("role", "content")),
+        _object({"type": {"const": "function_call_output"}, "call_id": _STRING, "output": _STRING},
+                ("type", "call_id", "output")),
+    ]}}]},
+    "instructions": _STRING,
+    "stream": _BOOL,
+    "store": _BOOL,
+    "previous_response_id": _STRING,
+    "max_output_tokens": {"type": "integer", "minimum": 1},
+    "text": _object({"format": _object({"type": {"enum": ["text", "json_object"]}}, ("type",))}),
+    "tools": {"type": "array", "items": _object({"type": {"const": "function"}, "name": _STRING,
+                                                  "parameters": {"type": "object"}}, ("type", "name"))},
+}, ("model", "input"))  # fmt: skip
+
+_TEXT_BLOCK = _object({"type": {"const": "text"}, "text": _STRING}, ("type", "text"))
+_IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"]
+_ANTHROPIC_BLOCK = {"oneOf": [
+    _TEXT_BLOCK,
+    _object({"type": {"const": "image"}, "source": _object(
+        {"type": {"const": "base64"}, "media_type": {"enum": _IMAGE_TYPES}, "data": _STRING},
+        ("type", "media_type", "data"))}, ("type", "source")),
+    _object({"type": {"const": "tool_use"}, "id": _STRING, "name": _STRING, "input": {"type": "object"}},
+            ("type", "id", "name", "input")),
+    _object({"type": {"const": "tool_result"}, "tool_use_id": _STRING,
+             "content": {"oneOf": [_STRING, {"type": "array", "items": _TEXT_BLOCK}]}, "is_error": _BOOL},
+            ("type", "tool_use_id")),
+]}  # fmt: skip
+
+
+def _messages_request(counting: bool) -> dict[str, Any]:
+    properties = {
+        "model": {"type": "string", "enum": list(MODEL_IDS)},
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "system": {"oneOf": [_STRING, {"type": "array", "items": _TEXT_BLOCK}]},
+        "messages": {"type": "array", "minItems": 1, "items": _object({
+            "role": {"enum": ["user", "assistant"]},
+            "content": {"oneOf": [_STRING, {"type": "array", "items": _ANTHROPIC_BLOCK}]},
+        }, ("role", "content"))},
+        "stop_sequences": {"type": "array", "items": _STRING},
+        "stream": _BOOL,
+        "thinking": {"oneOf": [
+            _object({"type": {"const": "enabled"}, "budget_tokens": {"type": "integer", "minimum": 1024}},
+                    ("type", "budget_tokens")),
+            _object({"type": {"enum": ["disabled", "adaptive"]}}, ("type",)),
+        ]},
+        "tools": {"type": "array", "items": _object(
+            {"name": _STRING, "description": _STRING, "input_schema": {"type": "object"}}, ("name", "input_schema"))},
+        "tool_choice": {"oneOf": [
+            _object({"type": {"enum": ["auto", "any", "none"]}}, ("type",)),
+            _object({"type": {"const": "tool"}, "name": _STRING}, ("type", "name")),
+        ]},
+        "temperature": {"type": "number"},
+        "metadata": {"type": "object"},
+    }  # fmt: skip
+    if counting:
+        del properties["max_tokens"], properties["stream"]
+        return _object(properties, ("model", "messages"))
+    return _object(properties, ("model", "max_tokens", "messages"))
+
+
 _TOKEN_BODY = _object({"token": _STRING})
 
 _USAGE_RULE = _object({"type": {"enum": ["none", "default", "all", "list"]}, "content": _STRING}, ("type",))
@@ -118,6 +185,52 @@ def _chat() -> dict[str, Any]:
                                _CHAT_REQUEST)}  # fmt: skip
 
 
+def _responses() -> dict[str, Any]:
+    errors = {
+        status: {"description": "OpenAI-shaped error", **_json(_OPENAI_ERROR)}
+        for status in ("400", "401", "403", "404", "413", "415", "429", "500", "502", "503", "504")
+    }
+    ok = {
+        "description": "A response object, or an SSE stream of Responses events when `stream`",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _STRING}},
+    }
+    stored = {"200": {"description": "The stored response object", **_json({"type": "object"})},
+              "401": errors["401"], "404": errors["404"]}  # fmt: skip
+    response_id = [{"name": "response_id", "in": "path", "required": True, "schema": _STRING}]
+    return {
+        "create": {"post": _operation("OpenAI Responses API, answered by Cursor", {"200": ok, **errors}, _ADMIN,
+                                      _RESPONSES_REQUEST)},
+        "retrieve": {"get": _operation("A stored response, for the credential that made it", stored, _ADMIN,
+                                       parameters=response_id)},
+    }  # fmt: skip
+
+
+def _messages() -> dict[str, Any]:
+    """The Anthropic front (D35): `x-api-key` or the bearer, errors in Anthropic's shape."""
+    anthropic_error = _object({"type": {"const": "error"}, "error": _object(
+        {"type": _STRING, "message": _STRING}, ("type", "message"))}, ("type", "error"))  # fmt: skip
+    errors = {
+        status: {"description": "Anthropic-shaped error", **_json(anthropic_error)}
+        for status in ("400", "401", "403", "404", "413", "415", "429", "500", "502", "503", "504")
+    }
+    headers = [
+        {"name": name, "in": "header", "required": False, "schema": _STRING}
+        for name in ("x-api-key", "anthropic-version")
+    ]
+    ok = {
+        "description": "A message object, or an SSE stream of Anthropic's message events when `stream`",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _STRING}},
+    }
+    count = {"description": "An estimate", **_json(_object({"input_tokens": {"type": "integer"}}, ("input_tokens",)))}
+    return {
+        "create": {"post": _operation("Anthropic Messages API, answered by Cursor", {"200": ok, **errors}, _ADMIN,
+                                      _messages_request(counting=False), parameters=headers)},
+        "count": {"post": _operation("The input tokens of a message, estimated with tiktoken's cl100k_base",
+                                     {"200": count, **errors}, _ADMIN, _messages_request(counting=True),
+                                     parameters=headers)},
+    }  # fmt: skip
+
+
 def _admin_post(summary: str, body: dict | None = None) -> dict[str, Any]:
     responses = {"200": _STATUS_JSON, "401": {"description": "Not the admin token"}}
     if body is not None:
@@ -152,6 +265,8 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
          "the bearer is neither the shared token nor the admin token"}, **_BODY_ERRORS},
         _ADMIN, _BUILD_KEY_REQUEST)  # fmt: skip
     checksum = [{"name": "checksum", "in": "query", "required": False, "schema": _STRING}]
+    messages = _messages()
+    responses = _responses()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -162,6 +277,10 @@ def openapi_document(route_prefix: str = "") -> dict[str, Any]:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             f"{route_prefix}/v1/chat/completions": _chat(),
+            f"{route_prefix}/v1/messages": messages["create"],
+            f"{route_prefix}/v1/messages/count_tokens": messages["count"],
+            f"{route_prefix}/v1/responses": responses["create"],
+            f"{route_prefix}/v1/responses/{{response_id}}": responses["retrieve"],
             f"{route_prefix}/v1/models": {"get": _operation("The model list", {"200": _STATUS_JSON}, _OPEN)},
             f"{route_prefix}/v1/models/{{model_id}}": {
                 "get": _operation(

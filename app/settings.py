@@ -85,7 +85,7 @@ ENV_VARS: tuple[str, ...] = (
     "MAX_TOKEN_RETRIES", "IMAGE_FETCH_ALLOW_PRIVATE", "IMAGE_MAX_BYTES", "IMAGE_FETCH_TIMEOUT",
     "IMAGE_MAX_COUNT", "IMAGE_MAX_TOTAL_BYTES",
     "CURSOR_PROTOCOL", "CURSOR_AGENT_BASE_URL", "CURSOR_CLIENT_TYPE", "CURSOR_CLIENT_VERSION", "GHOST_MODE",
-    "AGENT_HEARTBEAT_SECONDS", "MODELS_REFRESH_SECONDS", "USAGE_CHECK_TTL_SECONDS",
+    "AGENT_HEARTBEAT_SECONDS", "MODELS_REFRESH_SECONDS", "USAGE_CHECK_TTL_SECONDS", "RESPONSES_TTL_SECONDS",
     "ANSWER_MAX_CHARS",
     "CLIENT_HEADER_TIMEOUT", "CLIENT_BODY_TIMEOUT", "CLIENT_KEEPALIVE_TIMEOUT",
     "AUTH_FAILURE_LIMIT",
@@ -265,6 +265,7 @@ class Settings:
     agent_heartbeat_seconds: float = 5.0
     models_refresh_seconds: float = 1800.0
     usage_check_ttl_seconds: float = 300.0
+    responses_ttl_seconds: float = 86400.0  # how long /v1/responses keeps a stored response
     answer_max_chars: int = 32 * MIB
     client_header_timeout: float = 10.0  # gunicorn worker (app/worker.py): a request's line and headers
     client_body_timeout: float = 30.0  # its body, from its headers
@@ -334,6 +335,7 @@ class _Reader:
             agent_heartbeat_seconds=self.strict("AGENT_HEARTBEAT_SECONDS", 5.0, _seconds(zero_ok=False)),
             models_refresh_seconds=self.strict("MODELS_REFRESH_SECONDS", 1800.0, _seconds(zero_ok=False)),
             usage_check_ttl_seconds=self.strict("USAGE_CHECK_TTL_SECONDS", 300.0, _seconds(zero_ok=True)),
+            responses_ttl_seconds=self.strict("RESPONSES_TTL_SECONDS", 86400.0, _seconds(zero_ok=False)),
             answer_max_chars=self.strict("ANSWER_MAX_CHARS", 32 * MIB, _whole(minimum=1)),
             client_header_timeout=self.strict("CLIENT_HEADER_TIMEOUT", 10.0, _seconds(zero_ok=False)),
             client_body_timeout=self.strict("CLIENT_BODY_TIMEOUT", 30.0, _seconds(zero_ok=False)),

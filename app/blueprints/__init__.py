@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 
 from app.gateway import Gateway
 from app.openai_format import dumps
@@ -22,6 +22,16 @@ def request_id() -> str:
     if value is None:
         value = g.request_id = uuid.uuid4().hex
     return value
+
+
+def credential_header() -> str | None:
+    """The request's credential as an `Authorization` header value. Anthropic's clients send
+    theirs as `x-api-key`, which the Messages front takes too (D35), so the guessing limit counts
+    it there; elsewhere only `Authorization` carries credentials."""
+    api_key = request.headers.get("x-api-key")
+    if api_key is not None and request.blueprint == "messages":
+        return f"Bearer {api_key}"
+    return request.headers.get("Authorization")
 
 
 def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -19,7 +19,7 @@ from flask import Response, request
 from flask_httpauth import HTTPTokenAuth
 from werkzeug.datastructures import Authorization
 
-from app.blueprints import gateway
+from app.blueprints import credential_header, gateway
 from app.errors import ApiError
 from app.services import store_outage
 from app.services.auth import bearer_value
@@ -50,7 +50,7 @@ def client_address() -> str:
 def _guess() -> str | None:
     """The request's bearer when it can only be meant as one of the gateway's secrets (not a
     user's own Cursor token or key); None otherwise."""
-    bearer = bearer_value(request.headers.get("Authorization"))
+    bearer = bearer_value(credential_header())
     if bearer is None or gateway().auth.is_user_credential(bearer):
         return None
     return bearer

@@ -166,6 +166,7 @@ class ImageResolver:
                 message.tool_calls,
                 message.tool_call_id,
                 message.tool_name,
+                message.is_error,
             )
             for message in messages
         ]

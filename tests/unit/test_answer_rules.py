@@ -24,16 +24,26 @@ def test_stop_cuts_before_the_sequence_also_across_pieces():
     assert run(plain, "no E", "nd here") == "no End here" and plain.finish_reason is None
 
 
+def test_the_earliest_stop_cuts_and_is_named():
+    rules = AnswerRules(stops=("later", "soon"))
+    assert run(rules, "a soon b later") == "a " and rules.stop_sequence == "soon"
+    assert AnswerRules(stops=("x",)).stop_sequence is None
+
+
 def test_stop_holds_back_only_a_possible_prefix():
     rules = AnswerRules(stops=("XYZ",))
     assert [p.text for p in rules.feed([TextDelta("abcdef")])] == ["abcd"]
     assert [p.text for p in rules.feed([ReasoningDelta("r")])] == ["ef", "r"]
 
 
-def test_token_limit_cuts_at_four_characters_a_token():
-    rules = AnswerRules(max_tokens=2)
-    assert run(rules, "abcde", "fghij", "more") == "abcdefgh"
+def test_token_limit_cuts_at_the_limit_in_cl100k_tokens():
+    rules = AnswerRules(max_tokens=3)  # cl100k: abc|de, then f|gh|ij
+    assert run(rules, "abcde", "fghij", "more") == "abcdef"
     assert rules.finish_reason == "length"
+    exact = AnswerRules(max_tokens=1)
+    assert run(exact, "你好") == "你" and exact.finish_reason == "length"  # no half character
+    roomy = AnswerRules(max_tokens=50)
+    assert run(roomy, "abcde", "fghij") == "abcdefghij" and roomy.finish_reason is None
 
 
 def test_json_fences_are_stripped_streamed_in_pieces():

@@ -51,6 +51,7 @@ def scanned_files() -> list[Path]:
                 candidate.is_file()
                 and (candidate.suffix in SUFFIXES or candidate == path)
                 and "__pycache__" not in candidate.parts
+                and "node_modules" not in candidate.parts  # installed packages, not ours
                 and not re.search(r"_pb2\.pyi?$", candidate.name)
                 and not relative.startswith(NOT_SCANNED)
             ):
