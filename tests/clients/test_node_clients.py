@@ -1,6 +1,6 @@
 """Node clients against the gateway under gunicorn and the fake (issue #10 item 6): the `openai`
-package's `runTools()` and the Vercel AI SDK (`generateText` with a tool and `stopWhen`,
-`generateObject`, `streamText` usage). Each scenario is a script in tests/clients/node (pinned in
+package's `runTools()` and the Vercel AI SDK (`generateText` with a tool and `stopWhen`, over
+Chat Completions and over the Responses API, `generateObject`, `streamText` usage). Each scenario is a script in tests/clients/node (pinned in
 its package.json and package-lock.json, installed by `npm ci`) that prints JSON of what it got;
 these tests check that and the fake's record of the upstream turns."""
 
@@ -64,8 +64,15 @@ def test_openai_run_tools_completes_a_two_step_loop(node, server, upstream):
     assert last_history_message(second)["tool"]["tool_call_id"] == call["id"]
 
 
-def test_ai_sdk_generate_text_with_a_tool_takes_two_steps(node, server, upstream):
-    got = run_script(node, server, "ai-generate-text.mjs")
+@pytest.mark.parametrize(
+    "script",
+    [
+        "ai-generate-text.mjs",  # createOpenAI(...).chat(id): Chat Completions
+        "ai-responses-tools.mjs",  # createOpenAI(...)(id), the provider's default: the Responses API
+    ],
+)
+def test_ai_sdk_generate_text_with_a_tool_takes_two_steps(node, server, upstream, script):
+    got = run_script(node, server, script)
     call_step, text_step = got["steps"]
     assert call_step["finishReason"] == "tool-calls" and text_step["finishReason"] == "stop"
     (call,) = call_step["toolCalls"]
