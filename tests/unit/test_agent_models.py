@@ -95,6 +95,8 @@ def test_parsed_models(catalog):
         ("grok-4.6-high-fast", ResolvedModel("grok-4.6", (("effort", "high"), ("fast", "true")))),
         ("cursor-grok-4.6-high-fast", ResolvedModel("grok-4.6", (("effort", "high"), ("fast", "true")))),
         ("composer-2", ResolvedModel("composer-2.5")),
+        ("composer-2.5-20260101", ResolvedModel("composer-2.5")),  # a dated id, as Anthropic's clients send
+        ("composer-fast-20260101", ResolvedModel("composer-2.5", (("fast", "true"),))),
     ],
 )
 def test_resolution(catalog, requested, resolved):
@@ -116,6 +118,8 @@ def test_an_unknown_model_names_close_matches(catalog):
     with pytest.raises(UnknownModel) as caught:
         catalog.resolve("zzzz")
     assert caught.value.close_matches == ()
+    with pytest.raises(UnknownModel):
+        catalog.resolve("secret-model-20260101")  # a date does not unhide a model
 
 
 def test_the_catalog_round_trips_through_json(catalog):

@@ -6,6 +6,7 @@ the model a client asks for into a model id plus parameters.
 from __future__ import annotations
 
 import difflib
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ class ResolvedModel:
     parameters: Parameters = ()
 
 
+# Anthropic's dated ids (`claude-sonnet-4-5-20250929`), as Claude Code and the SDK examples send
+# them; Cursor's catalog names the undated alias.
+_DATED_ID = re.compile(r"^(.+)-20\d{6}$")
 EFFORT_PARAMETERS = ("effort", "reasoning")  # what the families call their thinking level (§3.2)
 
 
@@ -206,11 +210,15 @@ class ModelCatalog:
         return next((model for model in self.listed() if model.id == model_id), None)
 
     def resolve(self, requested: str, effort: str | None = None) -> ResolvedModel:
-        """The model id and parameters a requested name stands for; UnknownModel otherwise.
+        """The model id and parameters a requested name stands for (a dated Anthropic id for its
+        undated name); UnknownModel otherwise.
         `effort` (a client's reasoning effort) sets the model's effort parameter when it has
         one, over a variant's (UnsupportedEffort for a value it does not allow); a model
         without one thinks as it does."""
         resolved = self._by_name.get(requested)
+        dated = _DATED_ID.match(requested)
+        if resolved is None and dated:
+            resolved = self._by_name.get(dated.group(1))
         if resolved is None:
             raise UnknownModel(requested, difflib.get_close_matches(requested, list(self._by_name)))
         model = self.get(resolved.model_id)
