@@ -315,7 +315,8 @@ class ChatService:
         if profile is not None and is_exhausted(profile, request.base_model):
             self._log.blocked()
             raise errors.unauthorized()
-        checked = rule_selects(effective_rule(config.usage_check, credential.key_options), request.base_model)
+        rule = effective_rule(config.usage_check, credential.key_options)
+        checked = rule_selects(rule, request.base_model, self._models.live)
         fetch_profile = checked and self._usage.claim_refresh(credential.token)
         record = self._log.start(
             model=request.model,

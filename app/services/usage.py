@@ -37,7 +37,12 @@ def effective_rule(global_rule: UsageRule, key: KeyOptions | None) -> UsageRule:
     return UsageRule("none")
 
 
-def rule_selects(rule: UsageRule, base_model: str) -> bool:
+def rule_selects(rule: UsageRule, base_model: str, live_catalog: bool = False) -> bool:
+    """Whether a chat on `base_model` refreshes the account's profile. With Cursor's live catalog
+    (the agent path) the rc.4 lists say nothing about its models, so the default checks them
+    all: a check is one profile fetch per token per USAGE_CHECK_TTL_SECONDS, not per chat."""
+    if live_catalog:
+        return {"none": False, "default": True, "all": True}.get(rule.kind, base_model in rule.models)
     if base_model not in MODEL_IDS:
         return False  # names admitted only by PASS_ANY_CLAUDE are never checked
     return {"none": False, "default": base_model in _DEFAULT_LIST, "all": True}.get(

@@ -123,3 +123,17 @@ def test_the_profile_is_fetched_once_per_ttl_however_many_chats(make_gateway, up
     time.sleep(1.1)  # past the TTL: not a timing assertion, only the TTL's expiry
     chat(client, "after the ttl", model="gpt-4o")
     assert wait_for(lambda: fetches() == 2)
+
+
+def test_on_the_agent_path_the_default_rule_checks_catalog_models(make_gateway, upstream):
+    """rc.4's premium list names none of Cursor's 2026 catalog, so on `agent` the default rule
+    checks every model (one fetch per TTL), and `USAGE_CHECK=none` still checks none."""
+    agent = {"CURSOR_PROTOCOL": "agent", "CURSOR_AGENT_BASE_URL": upstream.url}
+    checked = make_gateway(tokens=[make_token("user_pro_agent")], **agent)
+    body = {"model": "claude-4.5-sonnet", "messages": [{"role": "user", "content": "hi"}]}
+    assert checked.post("/v1/chat/completions", json=body, headers=ADMIN).status_code == 200
+    assert wait_for(lambda: pool_profile(checked))["user"]["email"] == "user_pro_agent@example.com"
+    unchecked = make_gateway(tokens=[make_token("user_pro_agent_off")], USAGE_CHECK="none", **agent)
+    assert unchecked.post("/v1/chat/completions", json=body, headers=ADMIN).status_code == 200
+    time.sleep(0.3)
+    assert [call for call in upstream.account_requests() if "user_pro_agent_off" in call["query"]] == []
