@@ -1,12 +1,13 @@
-"""`python -m bench [--smoke | --quick]`: start the fake, the gateway (gunicorn, one gevent
-worker pinned to core 0) and the relay; measure each target the same way with the generator
-on the other core; print the table (Markdown) and PASS/MISS against the goals."""
+"""`python -m bench [--smoke | --quick] [--protocol agent|legacy|both]`: start the fake and the
+relay, then per protocol generation two gateways (gunicorn, one gevent worker pinned to core 0;
+the project's defaults, and USAGE_CHECK=none); measure each target the same way with the
+generator on the other core; print a table per generation (Markdown) with PASS/MISS against the
+goals of issue #15."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -15,11 +16,12 @@ import sys
 import time
 from dataclasses import dataclass
 
+from bench.capture import capture_agent, capture_legacy
 from bench.http import build_request
 from bench.limits import raise_open_files_limit
 from bench.report import TARGETS, build_table, failures
-from bench.servers import ADMIN_KEY, LOAD_CORE, Sampler, capture_upstream_request, running
-from tests.fake_cursor import scenarios
+from bench.scenarios import MODELS, PROTOCOLS, Scenario, scenarios_for
+from bench.servers import ADMIN_KEY, LOAD_CORE, Sampler, fake_and_relay, gateways
 from tests.support import ROOT
 
 
@@ -42,75 +44,61 @@ MODES = {
     "quick": Mode((1, 16, 64), (300, 1000, 1500), 5, 100, 8 << 20, 1, (100,), 50, 50),
     "full": Mode((1, 16, 64), (2000, 8000, 12000), 20, 1000, 8 << 20, 3, (100, 500, 1000), 100, 300),
 }
-MODEL = "gpt-4o"
 
 
-@dataclass(frozen=True)
-class Scenario:
-    message: str  # the fake:... directive
-    stream: bool
-    expected_text: str
-    marker: str = ""  # TTFB is the time until this text arrives
-    body_sha256: str = ""  # through the relay or direct, the body must be exactly the fake's
-
-
-def scenarios_for(mode: Mode) -> dict:
-    """The fake's own scenarios (tests/fake_cursor/scenarios.py) and what each must deliver."""
-
-    def ticks(count: int) -> str:
-        return "".join(f"tick {index} " for index in range(count))
-
-    # the 8 MiB body exactly as the fake writes it, so the relay's copy is checked byte for byte
-    big_body = b"".join(scenarios.big(scenarios.Call(str(mode.big_bytes), "", "", None)).writes)
-    big_text = scenarios.BIG_FRAME_TEXT * -(-mode.big_bytes // len(scenarios.BIG_FRAME_TEXT))
+def openai_body(protocol: str, scenario: Scenario) -> dict:
     return {
-        "short": Scenario("fake:oneshot", False, scenarios.ONESHOT_TEXT),
-        "ttfb": Scenario("fake:ticks:3:0", True, ticks(3), marker="tick 0 "),
-        "big": Scenario(f"fake:big:{mode.big_bytes}", True, big_text, body_sha256=hashlib.sha256(big_body).hexdigest()),
-        "streams": Scenario(f"fake:ticks:{mode.stream_frames}:100", True, ticks(mode.stream_frames), marker="tick 0 "),
+        "model": MODELS[protocol],
+        "stream": scenario.stream,
+        "messages": [{"role": "user", "content": scenario.message}],
     }
-
-
-def openai_body(scenario: Scenario) -> dict:
-    return {"model": MODEL, "stream": scenario.stream, "messages": [{"role": "user", "content": scenario.message}]}
 
 
 def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def jobs_maker(fake, gateway, relay, found: dict):
-    """job(target, scenario name, concurrency, count, seconds) -> a generator job. The relay and
-    the fake get exactly the request the gateway sent upstream for the same OpenAI request."""
-    captured = {
-        name: capture_upstream_request(fake, gateway.url, openai_body(scenario)) for name, scenario in found.items()
-    }
-    ports = {"gateway": port_of(gateway.url), "relay": relay.port, "fake": port_of(fake.url)}
+def jobs_maker(protocol: str, fake, servers: dict, relay, found: dict):
+    """job(target, scenario name, concurrency, count, seconds) -> a generator job. The gateways
+    get the OpenAI request; the relay and the fake exactly what the default gateway sent upstream
+    for it (bench/capture.py). Returns it with the upstream writes of each scenario's chat."""
+    gateway_url = servers["gateway"].url
+    capture = capture_agent if protocol == "agent" else capture_legacy
+    captured = {name: capture(fake, gateway_url, ADMIN_KEY, openai_body(protocol, s)) for name, s in found.items()}
+    ports = {name: port_of(server.url) for name, server in servers.items()}
+    ports.update(relay=relay.port, fake=port_of(fake.url))
 
     def job(target: str, name: str, concurrency: int, count: int, seconds: float, ramp: float = 0) -> dict:
         scenario = found[name]
-        if target == "gateway":
-            path, body = "/v1/chat/completions", json.dumps(openai_body(scenario)).encode()
-            headers = {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"}
-        else:
-            path, headers, body = captured[name]["path"], captured[name]["headers"], captured[name]["body"]
-        request = build_request("127.0.0.1", ports[target], path, headers, body)
-        return {
+        shape = {
             "host": "127.0.0.1",
             "port": ports[target],
-            "request_hex": request.hex(),
-            "protocol": "openai" if target == "gateway" else "connect",
             "streaming": scenario.stream,
             "expected_text": scenario.expected_text,
             "marker": scenario.marker,
-            "body_sha256": "" if target == "gateway" else scenario.body_sha256,
             "concurrency": concurrency,
             "count": count,
             "seconds": seconds,
             "ramp": ramp,
         }
+        if target in servers:
+            body = json.dumps(openai_body(protocol, scenario)).encode()
+            headers = {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"}
+            request = build_request("127.0.0.1", ports[target], "/v1/chat/completions", headers, body)
+            return {**shape, "protocol": "openai", "request_hex": request.hex(), "body_sha256": ""}
+        if protocol == "agent":
+            return {**shape, "protocol": "agent", "agent": captured[name]}
+        call = captured[name]
+        request = build_request("127.0.0.1", ports[target], call["path"], call["headers"], call["body"])
+        return {**shape, "protocol": "connect", "request_hex": request.hex(), "body_sha256": scenario.body_sha256}
 
-    return job
+    if protocol == "agent":
+        upstream = {
+            name: f"RunSSE + {len(c['writes'])} BidiAppend ({', '.join(c['writes'])})" for name, c in captured.items()
+        }
+    else:
+        upstream = dict.fromkeys(captured, "one StreamChat call")
+    return job, upstream
 
 
 def generate(job: dict, watched_pid: int) -> dict:
@@ -145,48 +133,31 @@ def machine() -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--smoke",
-        action="store_const",
-        dest="mode",
-        const="smoke",
-        help="a handful of requests, 5 streams of 1 s (~20 s)",
-    )
-    group.add_argument(
-        "--quick", action="store_const", dest="mode", const="quick", help="small counts, 100 streams of 5 s (~1 min)"
-    )
-    name = parser.parse_args(argv).mode or "full"
-    mode = MODES[name]
-    if (os.cpu_count() or 1) < 2:
-        sys.exit("the benchmark needs 2 cores: one for the server under test, one for the load")
-    raise_open_files_limit()  # inherited by every process started below
-    os.sched_setaffinity(0, {LOAD_CORE})  # and so is this: the fake and the generator stay off core 0
-    started = time.monotonic()
-    print(f"bench ({name}) on {machine()}, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
-    found = scenarios_for(mode)
+def measure(protocol: str, mode: Mode, fake, relay) -> tuple[dict, dict]:
+    """Every measure of one protocol generation, on every target: (results, upstream writes)."""
+    found = scenarios_for(protocol, mode.big_bytes, mode.stream_frames)
     results: dict = {}
-    with running() as (fake, gateway, relay):
-        job = jobs_maker(fake, gateway, relay, found)
-        pids = {"gateway": gateway.process.pid, "relay": relay.process.pid, "fake": fake.process.pid}
+    with gateways(fake.url, protocol) as servers:
+        job, upstream = jobs_maker(protocol, fake, servers, relay, found)
+        pids = {name: server.process.pid for name, server in servers.items()}
+        pids.update(relay=relay.process.pid, fake=fake.process.pid)
 
-        def measure(key, target: str, name: str, concurrency: int, count: int, seconds: float, ramp: float = 0) -> None:
+        def run(key, target: str, name: str, concurrency: int, count: int, seconds: float, ramp: float = 0) -> None:
             results[key, target] = result = generate(job(target, name, concurrency, count, seconds, ramp), pids[target])
             print(
-                f"  {key!s:18} {target:8} ok {result['ok']:>6} failed {result['failed']} in {result['elapsed']:.1f} s",
+                f"  {protocol:6} {key!s:18} {target:15} ok {result['ok']:>6} failed {result['failed']} "
+                f"in {result['elapsed']:.1f} s",
                 flush=True,
             )
 
         for target in TARGETS:
             generate(job(target, "short", 8, mode.warmup, 10), pids[target])  # connections, caches, JIT-free warm paths
             for concurrency, count in zip(mode.concurrency, mode.short_counts, strict=True):
-                measure(("short", concurrency), target, "short", concurrency, count, mode.seconds)
-            measure("ttfb", target, "ttfb", 1, mode.ttfb_count, mode.seconds)
-            measure("big", target, "big", 1, mode.big_count, 60)
+                run(("short", concurrency), target, "short", concurrency, count, mode.seconds)
+            run("ttfb", target, "ttfb", 1, mode.ttfb_count, mode.seconds)
+            run("big", target, "big", 1, mode.big_count, 60)
             for streams in mode.stream_ks:
-                measure(
+                run(
                     ("streams", streams),
                     target,
                     "streams",
@@ -195,10 +166,56 @@ def main(argv: list[str] | None = None) -> int:
                     mode.stream_frames / 10 + 5,
                     mode.stream_ramp,
                 )
-    print()
-    print(build_table(results, mode).markdown())
-    for line in failures(results):
-        print(f"FAILED {line}")
+    return results, upstream
+
+
+def grouped(upstream: dict[str, str]) -> str:
+    """`short, big: one StreamChat call; ...`: the scenarios whose chats made the same calls."""
+    groups: dict[str, list[str]] = {}
+    for scenario, calls in upstream.items():
+        groups.setdefault(calls, []).append(scenario)
+    return "; ".join(f"{', '.join(names)}: {calls}" for calls, names in groups.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--smoke",
+        action="store_const",
+        dest="mode",
+        const="smoke",
+        help="a handful of requests, 5 streams of 1 s (~2 min)",
+    )
+    group.add_argument(
+        "--quick", action="store_const", dest="mode", const="quick", help="small counts, 100 streams of 5 s (~5 min)"
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=("agent", "legacy", "both"),
+        default="both",
+        help="the generation of Cursor's protocol the gateways speak (default: both, agent first)",
+    )
+    args = parser.parse_args(argv)
+    name = args.mode or "full"
+    mode = MODES[name]
+    protocols = PROTOCOLS if args.protocol == "both" else (args.protocol,)
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("the benchmark needs 2 cores: one for the servers under test, one for the load")
+    raise_open_files_limit()  # inherited by every process started below
+    os.sched_setaffinity(0, {LOAD_CORE})  # and so is this: the fake and the generator stay off core 0
+    started = time.monotonic()
+    print(f"bench ({name}) on {machine()}, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
+    measured = {}
+    with fake_and_relay() as (fake, relay):
+        for protocol in protocols:
+            measured[protocol] = measure(protocol, mode, fake, relay)
+    for protocol, (results, upstream) in measured.items():
+        print(f"\n### {protocol} protocol, model {MODELS[protocol]}\n")
+        print(f"Upstream per chat, made by the default gateway and replayed by the floor: {grouped(upstream)}.\n")
+        print(build_table(results, mode, protocol).markdown())
+        for line in failures(results):
+            print(f"FAILED {protocol} {line}")
     print(f"\nbench ({name}) took {time.monotonic() - started:.0f} s")
     return 0
 

@@ -1,5 +1,6 @@
 """What a target answered, as text, so every run checks that the whole reply arrived: the
-gateway speaks OpenAI (JSON or SSE), the relay and the fake speak Connect frames."""
+gateway speaks OpenAI (JSON or SSE), the relay and the fake speak Connect frames (on `legacy`;
+bench/agent.py reads the agent stream as it answers it)."""
 
 from __future__ import annotations
 

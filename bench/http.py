@@ -24,19 +24,32 @@ class Connection:
     def close(self) -> None:
         self.sock.close()
 
+    @property
+    def closed(self) -> bool:
+        return self.sock.fileno() < 0
+
     def exchange(self, request: bytes, on_data: Callable[[bytes], None]) -> int:
         """Send one complete request (head and body) and read its response, passing the body's
         pieces to `on_data` as they arrive. Returns the status."""
+        status, headers = self.start(request)
+        self.body(headers, on_data)
+        return status
+
+    def start(self, request: bytes) -> tuple[int, dict[bytes, bytes]]:
+        """Send a request and read the response's head only: an agent turn's stream answers its
+        headers at once but its body only after the client's writes on another connection."""
         self.sock.sendall(request)
         status_line, headers = self._head()
-        status = int(status_line.split(b" ", 2)[1])
+        return int(status_line.split(b" ", 2)[1]), headers
+
+    def body(self, headers: dict[bytes, bytes], on_data: Callable[[bytes], None]) -> None:
+        """Read the body that `headers` announce, passing its pieces to `on_data`."""
         if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
             self._chunked(on_data)
         else:
             self._exactly(int(headers.get(b"content-length", b"0")), on_data)
         if headers.get(b"connection", b"").lower() == b"close":
             self.close()
-        return status
 
     # -- reading ----------------------------------------------------------------------------
 

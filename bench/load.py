@@ -1,31 +1,28 @@
 """The load generator, a process of its own (pinned to the core the servers under test do not
 use): `python -m bench.load < job.json` runs one job and prints its raw figures as JSON.
 
-A job sends the same prepared request `count` times from `concurrency` greenlets, each on its
-own keep-alive connection, and stops starting new ones after `seconds`. Every answer is checked
-(status 200 and exactly the expected text), so a fast wrong answer never counts."""
+A job makes the same chat `count` times from `concurrency` greenlets, each on its own keep-alive
+connection (an agent chat: two, the stream's and the writes'), and stops starting new ones after
+`seconds`. Every answer is checked (status 200 and exactly the expected text: bench/chat.py), so
+a fast wrong answer never counts."""
 
 from gevent import monkey
 
 monkey.patch_all()  # first: the client's sockets must be gevent's
 
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
 import gevent  # noqa: E402
 
-from bench.content import text_of  # noqa: E402
-from bench.http import Connection  # noqa: E402
+from bench.chat import SOCKET_TIMEOUT, Chat, chat_for  # noqa: E402
 from bench.limits import raise_open_files_limit  # noqa: E402
 
-SOCKET_TIMEOUT = 30.0  # longer than any pause a scenario makes; a stuck target fails the request
 ERRORS_KEPT = 5
 
 
 def run(job: dict) -> dict:
-    request = bytes.fromhex(job["request_hex"])
     marker = job.get("marker", "").encode()
     started = time.perf_counter()
     stop_starting = started + job["seconds"]
@@ -37,31 +34,20 @@ def run(job: dict) -> dict:
         if len(results["errors"]) < ERRORS_KEPT:
             results["errors"].append(reason)
 
-    def one(connection: Connection, sent: float) -> None:
-        parts: list[bytes] = []
+    def one(chat: Chat, sent: float) -> None:
         first: list[float] = []
         tail = b""
 
         def on_data(piece: bytes) -> None:
             nonlocal tail
-            parts.append(piece)
             if marker and not first:
                 window = tail + piece  # the marker may straddle two reads
                 if marker in window:
                     first.append(time.perf_counter())
                 tail = window[-len(marker) :]
 
-        status = connection.exchange(request, on_data)
+        text = chat.call(on_data)
         done = time.perf_counter()
-        body = b"".join(parts)
-        if status != 200:
-            return fail(f"status {status}: {body[:200]!r}")
-        if job.get("body_sha256") and hashlib.sha256(body).hexdigest() != job["body_sha256"]:
-            return fail(f"body differs from what the fake sent ({len(body)} bytes)")
-        try:
-            text = text_of(job["protocol"], job["streaming"], body)
-        except (ValueError, KeyError, IndexError) as exc:
-            return fail(f"bad body: {exc}")
         if text != job["expected_text"]:
             return fail(f"text differs: {len(text)} chars, starts {text[:60]!r}")
         if marker and not first:
@@ -75,19 +61,14 @@ def run(job: dict) -> dict:
         # streams start evenly over `ramp` seconds: 1000 connects in the same millisecond would
         # measure the generator's core and the accept queue, not a server under a steady load
         gevent.sleep(job.get("ramp", 0) * index / job["concurrency"])
-        connection = None
+        chat = chat_for(job)
         while remaining[0] > 0 and time.perf_counter() < stop_starting:
             remaining[0] -= 1
             try:
-                sent = time.perf_counter()  # a new connection's connect time counts, as for any client
-                if connection is None:
-                    connection = Connection(job["host"], job["port"], SOCKET_TIMEOUT)
-                one(connection, sent)
-            except (OSError, ValueError) as exc:
+                one(chat, time.perf_counter())  # a new connection's connect time counts, as for any client
+            except (OSError, ValueError, KeyError, IndexError) as exc:  # the last two: a malformed body
                 fail(f"{type(exc).__name__}: {exc}")
-                connection = None  # a broken connection is not reused
-            if connection is not None and connection.sock.fileno() < 0:
-                connection = None  # the server said Connection: close
+                chat.reset()  # a broken connection is not reused
 
     workers = [gevent.spawn(worker, index) for index in range(job["concurrency"])]
     gevent.joinall(workers, timeout=job.get("ramp", 0) + job["seconds"] + SOCKET_TIMEOUT + 5)

@@ -1,5 +1,5 @@
-"""The processes under test: the fake Cursor service, the gateway under real gunicorn, and the
-relay in front of the fake; plus a sampler of a process tree's memory and CPU (psutil)."""
+"""The processes under test: the fake Cursor service, the relay in front of it, and the gateways
+under real gunicorn; plus a sampler of a process tree's memory and CPU (psutil)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import requests
 
 from tests.fake_cursor.harness import FakeCursor
 from tests.support import ROOT, GunicornServer, checksum_for, free_port, gateway_env, make_token
 
-GATEWAY_CORE = 0  # the gateway, and the relay when it is measured, get this core to themselves
+GATEWAY_CORE = 0  # the gateways and the relay (one of them under load at a time) get this core
 LOAD_CORE = 1  # the generator, the fake and this orchestrating process share the other one
 POOL_SIZE = 4
 ADMIN_KEY = "admin-secret"  # AUTH_TOKEN of gateway_env: the key that draws from the pool
@@ -57,47 +56,41 @@ class Relay:
         self.process.stdout.close()
 
 
+# The gateways measured side by side: the project's defaults, and the usage check off (issue #15).
+GATEWAYS: dict[str, dict[str, str]] = {"gateway": {}, "gateway_nocheck": {"USAGE_CHECK": "none"}}
+
+
 @contextlib.contextmanager
-def running() -> Iterator[tuple[FakeCursor, GunicornServer, Relay]]:
-    """The fake, then the gateway (one gevent worker, as one core warrants) and the relay in
-    front of it, each stopped on the way out."""
-    with tempfile.TemporaryDirectory(prefix="bench-") as data_dir, FakeCursor() as fake:
-        tokens = [make_token(f"user_bench{i}") for i in range(POOL_SIZE)]
-        Path(data_dir, ".tokens").write_text("\n".join(f"{t},{checksum_for(t)}" for t in tokens))
-        # USAGE_CHECK=none: otherwise each gpt-4o chat also fires 3 account fetches in the background
-        # (SPEC §6.5), which the relay would not be doing: the chat path alone is compared.
-        env = gateway_env(Path(data_dir), fake.url, USAGE_CHECK="none")
-        gateway = GunicornServer(env, workers=1).start()
+def fake_and_relay() -> Iterator[tuple[FakeCursor, Relay]]:
+    """The fake, and the relay in front of it, each stopped on the way out."""
+    with FakeCursor() as fake:
+        relay = Relay(int(fake.url.rsplit(":", 1)[1]))
         try:
-            pin(psutil.Process(gateway.process.pid), GATEWAY_CORE)
-            relay = Relay(int(fake.url.rsplit(":", 1)[1]))
-            try:
-                yield fake, gateway, relay
-            finally:
-                relay.stop()
+            yield fake, relay
         finally:
-            gateway.stop()
+            relay.stop()
 
 
-def capture_upstream_request(fake: FakeCursor, gateway_url: str, openai_body: dict) -> dict:
-    """Send one OpenAI request through the gateway and return what the gateway sent the fake
-    (path, headers, body): the relay's and the fake's load is exactly that request."""
-    fake.clear()
-    with requests.post(
-        f"{gateway_url}/v1/chat/completions",
-        json=openai_body,
-        stream=True,
-        timeout=30,
-        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
-    ) as response:
-        response.raise_for_status()
-        next(response.iter_content(1), None)  # the request is upstream; the rest of a slow reply is not needed
-    [record] = fake.chat_requests()
-    if not record["accepted"] or record["reason"]:
-        raise RuntimeError(f"the fake refused the gateway's request: {record['reason']}")
-    skip = {"host", "content-length", "transfer-encoding"}  # the generator writes its own
-    headers = {name: value for name, value in record["headers"].items() if name.lower() not in skip}
-    return {"path": record["path"], "headers": headers, "body": bytes.fromhex(record["body_hex"])}
+@contextlib.contextmanager
+def gateways(upstream_url: str, protocol: str) -> Iterator[dict[str, GunicornServer]]:
+    """One gateway per GATEWAYS entry, speaking `protocol` to the fake: one gevent worker (as one
+    core warrants) pinned to the gateway core, its own store and pool; all stopped on the way out.
+    Only one is under load at a time, the others idle."""
+    with contextlib.ExitStack() as stack:
+        started = {}
+        for name, overrides in GATEWAYS.items():
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            tokens = [make_token(f"user_bench{i}") for i in range(POOL_SIZE)]
+            Path(data_dir, ".tokens").write_text("\n".join(f"{t},{checksum_for(t)}" for t in tokens))
+            env = gateway_env(data_dir, upstream_url, CURSOR_PROTOCOL=protocol, **overrides)
+            # the project's defaults, not the tests' (gateway_env): no system text, system proxies
+            env.pop("DEFAULT_INSTRUCTIONS")
+            env.pop("PROXIES")
+            gateway = GunicornServer(env, workers=1).start()
+            stack.callback(gateway.stop)
+            pin(psutil.Process(gateway.process.pid), GATEWAY_CORE)
+            started[name] = gateway
+        yield started
 
 
 class Sampler:
