@@ -99,3 +99,29 @@ def test_metrics_never_show_a_token(server):
     text = requests.get(f"{server.url}/metrics", timeout=10).text
     assert "eyJ" not in text and "user_metrics" not in text
     assert collections.Counter(line.split("{")[0] for line in text.splitlines() if line.startswith("# TYPE"))
+
+
+def test_every_front_is_counted_by_its_route(server):
+    """D35: the Responses and Messages fronts appear in /metrics under their own route templates,
+    and their chats in the chat counters like any other."""
+    before = scrape(server.url)
+    body = {"model": "gpt-4o", "input": "fake:text:hi"}
+    assert requests.post(f"{server.url}/v1/responses", json=body, headers=ADMIN, timeout=30).status_code == 200
+    message = {"model": "gpt-4o", "max_tokens": 64, "messages": [{"role": "user", "content": "fake:text:hi"}]}
+    headers = {"x-api-key": ADMIN["Authorization"].removeprefix("Bearer ")}
+    assert requests.post(f"{server.url}/v1/messages", json=message, headers=headers, timeout=30).status_code == 200
+    assert requests.post(f"{server.url}/v1/messages", json={}, headers=headers, timeout=30).status_code == 400
+    after = scrape(server.url)
+    http = "cursor_api_http_requests_total"
+
+    def added(route: str, status: str) -> float:
+        labels = {"route": route, "method": "POST", "status": status}
+        return value(after, http, **labels) - value(before, http, **labels)
+
+    assert added("/v1/responses", "200") == 1
+    assert added("/v1/messages", "200") == 1 and added("/v1/messages", "400") == 1
+    chats = "cursor_api_chat_requests_total"
+    assert (
+        value(after, chats, model="gpt-4o", outcome="success") - value(before, chats, model="gpt-4o", outcome="success")
+        == 2
+    )
