@@ -95,6 +95,17 @@ def test_a_chat_appears_on_the_logs_page_with_its_timing(page, server):
     expect(page.locator("#log-rows")).not_to_contain_text("gpt-4o-mini")
 
 
+def test_the_logs_page_shows_which_api_each_request_came_through(page, server):
+    message = {"model": "gpt-4", "max_tokens": 32, "messages": [{"role": "user", "content": "fake:text:hi"}]}
+    headers = {"x-api-key": ADMIN["Authorization"].removeprefix("Bearer ")}
+    assert requests.post(f"{server.url}/v1/messages", json=message, headers=headers).status_code == 200
+    sign_in(page, f"{server.url}/logs")
+    page.click("#refresh")
+    row = page.locator("#log-rows tr").filter(has_text="gpt-4").filter(has_text="messages").first
+    expect(row).to_contain_text("success")
+    expect(page.locator("thead")).to_contain_text("API")
+
+
 def test_a_disabled_token_is_shown_and_re_enabled_from_the_page(page, server):
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "fake:error:ERROR_NOT_LOGGED_IN"}]}
     pooled = requests.post(f"{server.url}/tokens/get", headers=ADMIN).json()["tokens"]
