@@ -17,13 +17,11 @@ Reasoning and tool calls pass unchanged (held text goes out before them).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 
-import jsonschema
-
 from app.cursor.events import ReasoningDelta, TextDelta, ToolCall
+from app.json_schema import answer_problem
 from app.tokenizer import cut_to_tokens
 
 Output = TextDelta | ReasoningDelta | ToolCall
@@ -80,7 +78,7 @@ class AnswerRules:
             self._emit(held, out)
         if self._schema is not None:
             text = "".join(self._whole)
-            self.refusal = schema_problem(text, self._schema)
+            self.refusal = answer_problem(text, self._schema)
             if self.refusal is None and text:
                 out.append(TextDelta(text))
         return out
@@ -129,16 +127,3 @@ class AnswerRules:
             self._whole.append(text)
         elif text:
             out.append(TextDelta(text))
-
-
-def schema_problem(text: str, schema: dict) -> str | None:
-    """Why `text` is not JSON valid against `schema`, or None when it is."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        return f"The model's answer is not valid JSON ({exc}), so it cannot match the requested schema"
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
-    if error is None:
-        return None
-    where = "/".join(str(part) for part in error.absolute_path) or "the top level"
-    return f"The model's answer does not match the requested schema at {where}: {error.message}"

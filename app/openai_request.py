@@ -11,13 +11,12 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-import jsonschema
-
 from app import errors
 from app.answer_rules import AnswerRules
 from app.cursor.messages import Role, ToolCallRef, ToolSpec
 from app.errors import ApiError
 from app.json_body import as_openai_error, expect, shape_error
+from app.json_schema import invalid_schema
 from app.settings import MODEL_IDS
 
 ROLE_ALIASES: dict[str, Role] = {
@@ -281,10 +280,9 @@ def answer_format(
         raise shape_error(kind_param, f"unknown variant `{kind}`, expected one of text, json_object, json_schema")
     schema = schema or {}
     expect(schema, dict, schema_param, "a JSON Schema object")
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise ApiError(400, "invalid_value", f"not a valid JSON Schema: {exc.message}", param=schema_param) from None
+    problem = invalid_schema(schema)
+    if problem is not None:
+        raise ApiError(400, "invalid_value", problem, param=schema_param)
     line = f"{JSON_INSTRUCTION} It must match this JSON Schema: {json.dumps(schema, ensure_ascii=False)}"
     return True, schema, (line,)
 

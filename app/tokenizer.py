@@ -14,12 +14,11 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import tiktoken
-from tiktoken.load import load_tiktoken_bpe
-
 from app.openai_format import dumps
 
 if TYPE_CHECKING:  # the request module cuts answers with this one
+    import tiktoken
+
     from app.openai_request import ChatRequest
 
 # OpenAI's published file (openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken),
@@ -42,7 +41,11 @@ IMAGE_TOKENS = 1600
 
 @functools.cache
 def encoding() -> tiktoken.Encoding:
-    """Loaded on first use (a fraction of a second, once per worker), not at start-up."""
+    """Loaded on first use (a fraction of a second, once per worker), not at start-up; tiktoken
+    itself too, as most chats never count (issue #15: the memory of 1000 streams)."""
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+
     ranks = load_tiktoken_bpe(str(ENCODING_FILE), expected_hash=ENCODING_SHA256)
     return tiktoken.Encoding("cl100k_base", pat_str=PATTERN, mergeable_ranks=ranks, special_tokens={})
 
