@@ -17,3 +17,9 @@ def test_readme_start_command_uses_the_procfile_server():
     procfile = (ROOT / "Procfile").read_text().strip()
     assert start_command.endswith(procfile.removeprefix("web: "))
     assert "pip install -r requirements.txt" in start_command
+
+
+def test_contributing_copies_both_readme_commands_as_they_are():
+    contributing = (ROOT / "CONTRIBUTING.md").read_text()
+    for command in shell_blocks()[:2]:
+        assert command in contributing, command
