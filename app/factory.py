@@ -33,6 +33,7 @@ from app.blueprints.admin_auth import count_failed_guess, refuse_guessers
 from app.errors import ApiError
 from app.gateway import build_gateway
 from app.services import store_outage
+from app.services.chat import ClientLeft
 from app.services.metrics import count_http_request
 from app.settings import Settings, load_dotenv_file
 from app.store import StoreError
@@ -170,6 +171,11 @@ def _register_error_handlers(app: Flask, openai_root: str, anthropic_root: str) 
         store_outage.report(error, f"answering {request.method} {request.url_rule or request.path}")
         message = "The gateway's state store is unavailable; retry shortly"
         return api_error(ApiError(503, "store_unavailable", message, retry_after=STORE_RETRY_AFTER_SECONDS))
+
+    @app.errorhandler(ClientLeft)
+    def client_left(error: ClientLeft) -> Response:
+        # Nobody is there to read a non-streamed answer; the log entry says why (D34).
+        return Response(status=499)
 
     @app.errorhandler(RecursionError)
     def too_deep(error: RecursionError) -> Response:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from app.answer_rules import AnswerRules
 from app.blueprints import json_response
-from app.blueprints.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, StartedTurn, start_turns
+from app.blueprints.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, StartedTurn, read_whole, start_turns
 from app.errors import ApiError
 from app.json_body import parse_json_body
 from app.openai_format import DONE_EVENT, ChunkEncoder, choice_body, completion_body, new_completion_id, sse_event
@@ -28,14 +28,12 @@ def chat_completions() -> Response:
     if not chat.stream:
         choices, usages = [], []
         try:
-            for index, (upstream, first, _, client_gone) in enumerate(turns):
+            for index, turn in enumerate(turns):
                 rules = chat.answer_rules()
-                answer = upstream.read_all(first, client_gone, rules)
+                answer = read_whole(turn, rules)
                 choices.append(answer_choice(index, answer, rules))
                 usages.append(answer.usage)
-        except ClientLeft:
-            return Response(status=499)  # nobody is there to read it; the log says why (D34)
-        finally:
+        finally:  # the choices not read, when one failed
             for turn in turns:
                 turn.upstream.close()
         usage = combined_usage(usages)

@@ -13,7 +13,7 @@ from app.answer_rules import AnswerRules
 from app.anthropic_format import PING_EVENT, MessageStream, error_event, message_body, new_message_id
 from app.anthropic_request import parse_messages_request
 from app.blueprints import credential_header, gateway, json_response
-from app.blueprints.streaming import SSE_HEADERS, start_turn
+from app.blueprints.streaming import SSE_HEADERS, read_whole, start_turn
 from app.errors import ApiError
 from app.json_body import parse_json_body
 from app.services.auth import bearer_value
@@ -27,16 +27,11 @@ bp = Blueprint("messages", __name__)
 def create_message() -> Response:
     parsed = parse_messages_request(parse_json_body(request.mimetype, request.get_data(cache=False)))
     chat = parsed.chat
-    upstream, first, keepalive, client_gone = start_turn(chat, credential_header(), "messages")
+    turn = start_turn(chat, credential_header(), "messages")
     message_id = new_message_id()
     rules = chat.answer_rules()
     if not chat.stream:
-        try:
-            answer = upstream.read_all(first, client_gone, rules)
-        except ClientLeft:
-            return Response(status=499)  # nobody is there to read it; the log says why (D34)
-        finally:
-            upstream.close()
+        answer = read_whole(turn, rules)
         body = message_body(
             message_id,
             chat.model,
@@ -48,7 +43,7 @@ def create_message() -> Response:
         )
         return json_response(body)
     stream = MessageStream(message_id, chat.model, parsed.show_thinking)
-    events = sse_events(upstream, first, stream, keepalive, client_gone, rules)
+    events = sse_events(turn.upstream, turn.first, stream, turn.keepalive, turn.client_gone, rules)
     return Response(events, headers=SSE_HEADERS, mimetype="text/event-stream")
 
 

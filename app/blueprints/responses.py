@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from app.answer_rules import AnswerRules
 from app.blueprints import gateway, json_response
-from app.blueprints.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, start_turn
+from app.blueprints.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, read_whole, start_turn
 from app.cursor.events import ReasoningDelta, TextDelta
 from app.errors import ApiError
 from app.json_body import parse_json_body
@@ -39,7 +39,7 @@ def create_response() -> Response:
     asked = parse_responses_request(body, lambda previous: stored.items(owner_of(authorization), previous))
     chat = asked.chat
     try:
-        upstream, first, keepalive, client_gone = start_turn(chat, authorization, "responses")
+        turn = start_turn(chat, authorization, "responses")
     except ApiError as error:
         error.param = CORE_PARAMS.get(error.param or "", error.param)
         raise
@@ -51,12 +51,7 @@ def create_response() -> Response:
 
     rules = chat.answer_rules()
     if not chat.stream:
-        try:
-            answer = upstream.read_all(first, client_gone, rules)
-        except ClientLeft:
-            return Response(status=499)  # nobody is there to read it; the log says why (D34)
-        finally:
-            upstream.close()
+        answer = read_whole(turn, rules)
         for piece in _pieces(answer):
             events.piece(piece)
         if rules.refusal is not None:
@@ -65,7 +60,7 @@ def create_response() -> Response:
         assert events.response is not None
         keep(events.response)
         return json_response(events.response)
-    stream = sse_events(upstream, first, events, keepalive, client_gone, rules, keep)
+    stream = sse_events(turn.upstream, turn.first, events, turn.keepalive, turn.client_gone, rules, keep)
     return Response(stream, headers=SSE_HEADERS, mimetype="text/event-stream")
 
 

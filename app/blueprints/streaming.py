@@ -13,9 +13,10 @@ from flask import request
 from gevent import monkey
 
 from app import errors
+from app.answer_rules import AnswerRules
 from app.blueprints import gateway, request_id
 from app.openai_request import ChatRequest, validate_chat_request
-from app.services.chat import Output, UpstreamChat
+from app.services.chat import Answer, Output, UpstreamChat
 from app.services.parallel import gather
 
 KEEPALIVE_COMMENT = ": keep-alive\n\n"
@@ -83,3 +84,12 @@ def start_turns(chat: ChatRequest, authorization: str | None, front: str, count:
         raise failures[0]
     client_gone = client_watch(request.environ.get("gunicorn.socket"))
     return [StartedTurn(upstream, first, keepalive, client_gone) for upstream, first in started]
+
+
+def read_whole(turn: StartedTurn, rules: AnswerRules) -> Answer:
+    """Non-streaming: the whole answer, shaped by `rules`, the upstream closed after. Raises
+    ApiError, or ClientLeft when the client closed meanwhile (the app answers 499: D34)."""
+    try:
+        return turn.upstream.read_all(turn.first, turn.client_gone, rules)
+    finally:
+        turn.upstream.close()
