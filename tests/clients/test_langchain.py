@@ -10,8 +10,7 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-MODEL = "claude-4.5-sonnet"
-PROMPT_TOKENS, COMPLETION_TOKENS = 1600, 48  # the fake's DEFAULT_USAGE in OpenAI terms
+from tests.clients.common import COMPLETION_TOKENS, MODEL, PROMPT_TOKENS
 
 
 class Person(BaseModel):

@@ -14,17 +14,9 @@ import sys
 
 import pytest
 
-MODEL = "claude-4.5-sonnet"
-PROMPT_TOKENS, COMPLETION_TOKENS = 1600, 48  # the fake's DEFAULT_USAGE in OpenAI terms
+from tests.clients.common import COMPLETION_TOKENS, MODEL, PROMPT_TOKENS, WEATHER_TOOL
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather of a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 # litellm's own pydantic models warn on the pydantic this project pins: not ours to fix.
 pytestmark = [

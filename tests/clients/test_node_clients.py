@@ -13,11 +13,11 @@ import subprocess
 
 import pytest
 
+from tests.clients.common import COMPLETION_TOKENS, PROMPT_TOKENS
 from tests.support import ROOT
 
 NODE_DIR = ROOT / "tests" / "clients" / "node"
 INSTALL = "npm ci --prefix tests/clients/node"
-PROMPT_TOKENS, COMPLETION_TOKENS = 1600, 48  # the fake's DEFAULT_USAGE in OpenAI terms
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,11 @@ def node() -> str:
     return binary
 
 
-def run_script(node: str, server, script: str) -> dict:
+def run_script(node: str, server, script: str, *arguments: str) -> dict:
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TZ") if key in os.environ}
     env.update(GATEWAY_URL=server.url, GATEWAY_API_KEY="admin-secret", NO_COLOR="1")
     done = subprocess.run(
-        [node, script], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
+        [node, script, *arguments], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, f"node {script} exited with {done.returncode}:\n{done.stderr}\n{done.stdout}"
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -65,14 +65,14 @@ def test_openai_run_tools_completes_a_two_step_loop(node, server, upstream):
 
 
 @pytest.mark.parametrize(
-    "script",
+    "api",
     [
-        "ai-generate-text.mjs",  # createOpenAI(...).chat(id): Chat Completions
-        "ai-responses-tools.mjs",  # createOpenAI(...)(id), the provider's default: the Responses API
+        "chat",  # createOpenAI(...).chat(id): Chat Completions
+        "responses",  # createOpenAI(...)(id), the provider's default: the Responses API
     ],
 )
-def test_ai_sdk_generate_text_with_a_tool_takes_two_steps(node, server, upstream, script):
-    got = run_script(node, server, script)
+def test_ai_sdk_generate_text_with_a_tool_takes_two_steps(node, server, upstream, api):
+    got = run_script(node, server, "ai-generate-text.mjs", api)
     call_step, text_step = got["steps"]
     assert call_step["finishReason"] == "tool-calls" and text_step["finishReason"] == "stop"
     (call,) = call_step["toolCalls"]

@@ -12,8 +12,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-MODEL = "claude-4.5-sonnet"
-PROMPT_TOKENS, COMPLETION_TOKENS = 1600, 48  # the fake's DEFAULT_USAGE in OpenAI terms
+from tests.clients.common import COMPLETION_TOKENS, MODEL, PROMPT_TOKENS, WEATHER_TOOL
 
 
 class City(BaseModel):
@@ -26,16 +25,6 @@ class GetWeather(BaseModel):
 
     city: str
     days: int
-
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather of a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 def get_weather(city: str) -> str:
