@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 
 from app.cursor.checksum import random_hash
-from app.cursor.errors import ReadError, TransportError, UpstreamTimeout
+from app.cursor.errors import TransportError
 from app.cursor.events import Event
-from app.cursor.http import READ_SIZE, Poster, describe_failure, read_bounded
+from app.cursor.http import Poster, StreamReader, describe_failure, read_bounded
 from app.cursor.response import ResponseDecoder, upstream_error_from_body
 
 CHAT_PATH = "/aiserver.v1.AiService/StreamChat"
@@ -75,42 +74,40 @@ def chat_headers(token: str, checksum: str, routing: dict[str, str]) -> dict[str
 
 
 class ChatResponse:
-    """An open upstream chat stream, read by one thread (or greenlet) through `batches()`."""
+    """An open upstream chat stream, read through `batches()` by the greenlet (or thread) that
+    answers the client."""
 
     def __init__(self, response: requests.Response, decoder: ResponseDecoder, idle_timeout: float | None) -> None:
         self._response = response
         self._decoder = decoder
-        self._sock = getattr(response.raw.connection, "sock", None)
+        self._reader = StreamReader(response, idle_timeout)
         self._exhausted = False
-        if idle_timeout and self._sock is not None:
-            self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
 
-    def batches(self) -> Iterator[list[Event]]:
-        """The events of each network read, in order; ends at the end of the body.
+    def batches(self, tick: float | None = None) -> Iterator[list[Event] | None]:
+        """The events of each network read, in order, and None after every `tick` seconds
+        without one (never, when `tick` is None); ends at the end of the body.
 
         Raises UpstreamError (error trailer), ProtocolError (bad framing), ReadError
         (connection broken mid-body) or UpstreamTimeout (idle too long)."""
-        raw = self._response.raw
         while True:
-            try:
-                data = raw.read1(READ_SIZE)
-            except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
-                raise UpstreamTimeout("Stream idle timeout") from exc
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # ValueError: closed under us
-                raise ReadError(describe_failure(exc)) from exc
-            if not data:
+            data = self._reader.read(tick)
+            if data is None:
+                yield None
+            elif not data:
                 # urllib3 has returned the connection to its pool: it is no longer ours to abort.
                 self._exhausted = True
                 self._decoder.finish()
                 return
-            yield self._decoder.feed(data)
+            else:
+                yield self._decoder.feed(data)
 
     def abort(self) -> None:
         """Stop a read in progress from another thread or greenlet: shutting the socket down
         wakes the reader at once (closing the reader's buffered file under it is not allowed)."""
-        if not self._exhausted and self._sock is not None:
+        sock = self._reader.sock
+        if not self._exhausted and sock is not None:
             with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Release the response; called by the thread that reads it."""

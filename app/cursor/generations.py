@@ -19,8 +19,9 @@ from app.cursor.messages import ChatTurn
 class UpstreamAnswer(Protocol):
     """An open answer, read by one thread or greenlet."""
 
-    def batches(self) -> Iterator[list[Event]]:
-        """The events of each network read; raises a CursorError when the answer fails."""
+    def batches(self, tick: float | None = None) -> Iterator[list[Event] | None]:
+        """The events of each network read, and None after every `tick` seconds without one
+        (never, when `tick` is None); raises a CursorError when the answer fails."""
         ...
 
     def abort(self) -> None:

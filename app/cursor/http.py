@@ -8,12 +8,22 @@ ourselves. Failures before a response arrive as the library's errors.
 
 from __future__ import annotations
 
+import http.client
+import select
+import socket
+import ssl
+from typing import BinaryIO
+
 import requests
+import urllib3
+from gevent import monkey
+from gevent.socket import wait_read
 from requests.structures import CaseInsensitiveDict
 
 from app.cursor.errors import ReadError, TransportError, UpstreamTimeout
 
 READ_SIZE = 65536
+_NO_DATA_YET = (BlockingIOError, ssl.SSLWantReadError)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -101,3 +111,95 @@ class Poster:
             settings.pop("stream", None)
             self._settings_by_url[url] = settings
         return settings
+
+
+class StreamReader:
+    """A streamed response body, read by the greenlet (or thread) that asks for it, which may
+    look up between reads: `read(wait)` gives up after `wait` seconds without data instead of
+    blocking until the idle timeout, so that greenlet can send keep-alives and notice a client
+    that left without a second greenlet reading for it (issue #15).
+
+    A socket timeout cannot do this: after one, the socket's file refuses every later read. So
+    the reader waits for the socket to be readable first, unless the bytes already received
+    (http.client's buffered file, and under TLS the decrypted record) hold body data: a
+    non-blocking peek reads them without consuming any, and `_body_data_in` looks past the
+    chunked framing, which alone would make http.client wait. Once a read started it
+    completes: a chunk header that arrives split is waited for, bounded by the idle timeout."""
+
+    def __init__(self, response: requests.Response, idle_timeout: float | None) -> None:
+        self._raw = response.raw
+        self._sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        self._idle_timeout = idle_timeout
+        if idle_timeout and self._sock is not None:
+            self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
+
+    @property
+    def sock(self) -> socket.socket | None:
+        return self._sock
+
+    def read(self, wait: float | None = None) -> bytes | None:
+        """The next bytes of the body, b"" at its end, or None when none arrived within `wait`
+        seconds (None: wait for them). Raises UpstreamTimeout (idle past the idle timeout) or
+        ReadError (connection broken, or closed under us)."""
+        if wait is not None and not self._ready(wait):
+            return None
+        try:
+            return self._raw.read1(READ_SIZE)
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+            raise UpstreamTimeout("Stream idle timeout") from exc
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # ValueError: closed under us
+            raise ReadError(describe_failure(exc)) from exc
+
+    def _ready(self, wait: float) -> bool:
+        body: http.client.HTTPResponse | None = getattr(self._raw, "_fp", None)  # under urllib3's
+        file = getattr(body, "fp", None)
+        if self._sock is None or body is None or file is None:
+            return True  # not a socket we can watch, or the body is over: read1 answers at once
+        received = self._received(file)
+        if received is None or _body_data_in(body, received):
+            return True
+        return _wait_readable(self._sock, wait)
+
+    def _received(self, file: BinaryIO) -> bytes | None:
+        """The bytes received and not yet read (b"": none), without waiting; None when the
+        connection is broken or closed (the read reports it)."""
+        assert self._sock is not None
+        self._sock.settimeout(0.0)
+        try:
+            return file.peek(1)  # type: ignore[attr-defined]  # a BufferedReader
+        except _NO_DATA_YET:
+            return b""
+        except (OSError, ValueError):
+            return None
+        finally:
+            self._sock.settimeout(self._idle_timeout)
+
+
+def _body_data_in(response: http.client.HTTPResponse, received: bytes) -> bool:
+    """Whether http.client would return body data (or the body's end) from `received` alone:
+    for a chunked body, past the end of the current chunk and a whole size line."""
+    if not received:
+        return False
+    if not response.chunked or response.chunk_left:
+        return True
+    if response.chunk_left == 0:  # the chunk's data was read, its CRLF not yet
+        received = received[2:]
+    line_end = received.find(b"\n")
+    if line_end < 0:
+        return False
+    try:
+        size = int(received[:line_end].split(b";")[0].strip(), 16)
+    except ValueError:
+        return True  # not a size line: http.client reports it
+    return size == 0 or len(received) > line_end + 1
+
+
+def _wait_readable(sock: socket.socket, wait: float) -> bool:
+    """Whether `sock` became readable (data, its end, or an error) within `wait` seconds."""
+    if monkey.is_module_patched("socket"):
+        try:
+            wait_read(sock.fileno(), wait)
+        except TimeoutError:
+            return False
+        return True
+    return bool(select.select([sock], [], [], wait)[0])

@@ -7,9 +7,10 @@ request log says what happened (D6). Nothing here knows about HTTP responses or 
 
 from __future__ import annotations
 
-import queue
+import enum
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 from app import errors
@@ -199,8 +200,12 @@ class AttemptFailed(Exception):
 
 
 _RETRYABLE_VERDICTS = frozenset({"rate_limited", "auth_failed", "usage_exhausted"})
-_END = object()  # the pump's "upstream finished" marker
-_HEADERS = object()  # the pump's "response headers arrived" marker
+
+
+class _Ended(enum.Enum):
+    END = "the upstream answer has ended"
+
+
 TICK_SECONDS = 0.25  # how often a waiting answer looks up: a client that left is noticed this fast (D34)
 Reporter = Callable[[Verdict], None]
 
@@ -417,11 +422,12 @@ class ChatService:
 class UpstreamChat:
     """An upstream answer being opened and read. Timing starts when its headers arrived (D16).
 
-    A pump thread (a greenlet under gunicorn's gevent) opens the answer and reads it into a
-    queue, and only reports; the answering side waits with deadlines and settles the outcome: it
-    sends keep-alives while Cursor is silent (even before its response headers), ends the stream
-    when it stays silent too long, notices a client that left, and, until the first output, lets
-    a failure be retried elsewhere."""
+    A helper (a greenlet under gunicorn's gevent) opens the answer and only reports; the
+    greenlet answering the client reads it itself, with deadlines, and settles the outcome: it
+    sends keep-alives while Cursor is silent (even before its response headers), ends the
+    stream when it stays silent too long, notices a client that left, and, until the first
+    output, lets a failure be retried elsewhere. The reads wait at most a tick for data, so
+    those checks need no second greenlet reading for it (issue #15)."""
 
     def __init__(
         self,
@@ -435,7 +441,11 @@ class UpstreamChat:
     ) -> None:
         self._open_answer = open_answer
         self._response: UpstreamAnswer | None = None
+        self._open_failure: Failure | None = None
+        self._opened = threading.Event()
         self._aborted = False
+        self._reading = False  # a greenlet is inside the response's read: only abort() reaches it
+        self._released = False
         self._stream = stream
         self._record = record
         self._include_web_references = include_web_references
@@ -448,8 +458,7 @@ class UpstreamChat:
         self._saw_stream_end = False
         self._on_probation = True  # until the pre-read ends, a failure may be retried elsewhere
         self.usage: Usage | None = None
-        self._queue: queue.Queue = queue.Queue()
-        run_in_background(self._pump)
+        run_in_background(self._open)
         self._paced: Iterator[list[Output] | None] | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -558,26 +567,52 @@ class UpstreamChat:
     def paced(self, tick: float) -> Iterator[list[Output] | None]:
         """Output batches as they arrive; None after every `tick` seconds without output. The
         first deadline covers the response headers and then, again, the first read."""
-        deadline, what = self._requested + self._timeouts.first_frame, "Request timeout"
-        while True:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                raise self._settle(timed_out(what))
-            try:
-                item = self._queue.get(timeout=min(wait, tick))
-            except queue.Empty:
-                if time.monotonic() < deadline:
+        response = yield from self._opening(tick)
+        deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
+        batches = response.batches(tick)
+        try:
+            while not self._aborted:
+                events = self._next_read(batches)
+                self._record.keep_up()
+                if events is _Ended.END:
+                    return
+                if isinstance(events, Failure):
+                    raise self._settle(events)
+                now = time.monotonic()
+                if events is None:
+                    if now >= deadline:
+                        raise self._settle(timed_out(what))
                     yield None
-                continue
-            if item is _END:
-                return
-            if item is _HEADERS:
-                deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
-                continue
-            if isinstance(item, Failure):
-                raise self._settle(item)
-            deadline, what = time.monotonic() + self._timeouts.idle, "Cursor stopped sending (stream idle timeout)"
-            yield item if item else None
+                    continue
+                deadline, what = now + self._timeouts.idle, "Cursor stopped sending (stream idle timeout)"
+                yield [piece for piece in map(self._output_of, events) if piece] or None
+        finally:
+            self._release()
+
+    def _opening(self, tick: float) -> Generator[None, None, UpstreamAnswer]:
+        """None at every tick until the answer is open (within the first deadline); then the
+        open answer. Raises as `paced`."""
+        deadline = self._requested + self._timeouts.first_frame
+        while not self._opened.wait(max(0.0, min(tick, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                raise self._settle(timed_out("Request timeout"))
+            yield None
+        if self._open_failure is not None:
+            raise self._settle(self._open_failure)
+        assert self._response is not None
+        return self._response
+
+    def _next_read(self, batches: Iterator[list[Event] | None]) -> list[Event] | Failure | _Ended | None:
+        """The next item of `batches` (END after the last), or the Failure it raised."""
+        self._reading = True
+        try:
+            return next(batches, _Ended.END)
+        except CursorError as exc:
+            return failure_of(exc, self._debug)
+        except Exception as exc:
+            return unreadable(exc)
+        finally:
+            self._reading = False
 
     def finish(self) -> None:
         """The answer was delivered: log its timing (total, and first content) and usage."""
@@ -593,16 +628,14 @@ class UpstreamChat:
         away, and the log says so."""
         self._record.client_disconnected(total=time.monotonic() - self._started)
         self._aborted = True
-        if self._response is not None:
-            self._response.abort()
+        self._stop_reading()
 
     # -- internals --------------------------------------------------------------------------
     def _settle(self, failure: Failure) -> Exception:
         """The failure as the exception to raise: retryable while on probation, else final
         (logged once, and the token's health told)."""
         self._aborted = True
-        if self._response is not None:
-            self._response.abort()
+        self._stop_reading()
         if self._on_probation:
             return AttemptFailed(failure)
         count_upstream_error(failure.kind)
@@ -610,52 +643,50 @@ class UpstreamChat:
         self._record.failed(failure.log_text, total=time.monotonic() - self._started)
         return failure.error
 
-    def _open(self) -> UpstreamAnswer | None:
-        """Open the answer; a failure is reported on the queue. Cursor's response headers count
-        as the answer's start (D16)."""
+    def _stop_reading(self) -> None:
+        """End the upstream answer now: a greenlet inside its read is woken by abort() and
+        releases it itself; otherwise it is released here."""
+        if self._reading and self._response is not None:
+            self._response.abort()
+        else:
+            self._release()
+
+    def _release(self) -> None:
+        if self._response is not None and not self._released:
+            self._released = True
+            self._response.close()
+
+    def _open(self) -> None:
+        """Open the answer (the helper's whole job); a failure is kept for the reader. Cursor's
+        response headers count as the answer's start (D16)."""
         try:
             response = self._open_answer()
         except UpstreamTimeout:
-            self._queue.put(timed_out("Request timeout"))
-            return None
+            self._open_failure = timed_out("Request timeout")
+            return
         except CursorError as exc:  # a transport error, or a refusal before the stream
             if isinstance(exc, UpstreamError):
                 self._record.answered()
-            self._queue.put(failure_of(exc, self._debug))
-            return None
+            self._open_failure = failure_of(exc, self._debug)
+            return
         except (ValueError, UnicodeError):
-            failure = Failure(
+            self._open_failure = Failure(
                 errors.request_failed("Failed to encode chat message"),
                 "Failed to encode chat message",
                 Verdict("neutral"),
                 False,
                 "protocol",
             )
-            self._queue.put(failure)
-            return None
-        self._started = time.monotonic()
-        self._record.answered()
-        self._response = response
-        if self._aborted:  # the client left, or a deadline passed, while the answer opened
-            response.close()
-            return None
-        self._queue.put(_HEADERS)
-        return response
-
-    def _pump(self) -> None:
-        response = self._open()
-        if response is None:
             return
-        try:
-            for events in response.batches():
-                self._queue.put([piece for piece in map(self._output_of, events) if piece])
-            self._queue.put(_END)
-        except CursorError as exc:
-            self._queue.put(failure_of(exc, self._debug))
-        except Exception as exc:
-            self._queue.put(unreadable(exc))
+        else:
+            self._started = time.monotonic()
+            self._record.answered()
+            if self._aborted:  # the client left, or a deadline passed, while the answer opened
+                response.close()
+            else:
+                self._response = response
         finally:
-            response.close()
+            self._opened.set()
 
     def _output_of(self, event: Event) -> Output | None:
         if isinstance(event, TextDelta):

@@ -46,8 +46,9 @@ class _KeptTurn:
         self._conversation_id = conversation_id
         self._keeper = keeper
 
-    def batches(self) -> Iterator[list[Event]]:
-        return map(joined_deltas, self._turn.batches())
+    def batches(self, tick: float | None = None) -> Iterator[list[Event] | None]:
+        for events in self._turn.batches(tick):
+            yield None if events is None else joined_deltas(events)
 
     def abort(self) -> None:
         self._turn.abort()

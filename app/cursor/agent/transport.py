@@ -4,7 +4,8 @@ BidiAppend write side and the heartbeat. It moves bytes; what they mean is the c
 
 An `AgentTurn` behaves like the legacy ChatResponse (app/cursor/client.py): it is open once the
 RunSSE headers arrived and the run request was appended, `batches()` yields the events of each
-network read, `abort()` stops a read from another greenlet, `close()` ends the turn.
+network read, `abort()` stops a read from another greenlet, `close()` ends the turn. The
+heartbeats of all turns come from the client's one `Heartbeats` loop.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ import threading
 from collections.abc import Iterator, Mapping
 
 import requests
-import urllib3
 
 from app.cursor.agent.client_messages import append_body, cancel, heartbeat, run_sse_body
 from app.cursor.agent.errors import agent_error_from_body
+from app.cursor.agent.heartbeats import Heartbeats
 from app.cursor.agent.run_request import PreparedTurn
 from app.cursor.agent.stream import TurnDecoder
 from app.cursor.agent.unary import ERROR_BODY_LIMIT, AgentIdentity, call_unary
 from app.cursor.background import run_in_background
-from app.cursor.errors import CursorError, ReadError, UpstreamTimeout
+from app.cursor.errors import CursorError
 from app.cursor.events import Event
 from app.cursor.framing import MIB
-from app.cursor.http import READ_SIZE, Poster, describe_failure, read_bounded
+from app.cursor.http import Poster, StreamReader, read_bounded
 from app.cursor.proto import agent_pb2
 
 RUN_SSE_PATH = "/agent.v1.AgentService/RunSSE"
@@ -53,7 +54,7 @@ class AgentClient:
         self._poster = Poster(session)
         self._base_url = base_url.rstrip("/")
         self.identity = identity
-        self._heartbeat_seconds = heartbeat_seconds
+        self._heartbeats = Heartbeats(heartbeat_seconds)
         self._limits = (max_frame_bytes, max_decompressed_bytes)
 
     def open_turn(
@@ -103,7 +104,7 @@ class AgentClient:
         except BaseException:
             response.close()
             raise
-        agent_turn.start_heartbeat(self._heartbeat_seconds)
+        self._heartbeats.add(writer)
         return agent_turn
 
 
@@ -140,6 +141,14 @@ class _Appender:
             if message is not None:
                 self._send(message, min(self._timeout, CANCEL_TIMEOUT))
 
+    def beat(self) -> bool:
+        """One heartbeat (for Heartbeats); False once the turn is closed or failing (its reader
+        learns why from the stream)."""
+        try:
+            return self.append(heartbeat())
+        except CursorError:
+            return False
+
     def _send(self, message: agent_pb2.AgentClientMessage, timeout: float) -> None:
         seqno = self._seqno
         self._seqno += 1  # taken even when the append fails: the server may have counted it
@@ -157,36 +166,28 @@ class AgentTurn:
         self._response = response
         self._decoder = decoder
         self._writer = writer
-        self._sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        self._reader = StreamReader(response, idle_timeout)
         self._exhausted = False
-        self._stopped = threading.Event()
         self._closed = False
-        if idle_timeout and self._sock is not None:
-            self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
 
     @property
     def stored_blobs(self) -> dict[bytes, bytes]:
         """The KV blobs the server stored this turn, for the conversation's later turns."""
         return self._decoder.stored_blobs
 
-    def start_heartbeat(self, interval: float) -> None:
-        run_in_background(self._beat, interval)
-
-    def batches(self) -> Iterator[list[Event]]:
-        """The events of each network read, in order; the server's queries in that read are
-        answered before the events are handed over. Ends after the end-of-stream frame, or
-        after the last tool call of a parked step (the server sends only heartbeats then).
+    def batches(self, tick: float | None = None) -> Iterator[list[Event] | None]:
+        """The events of each network read, in order, and None after every `tick` seconds
+        without one (never, when `tick` is None); the server's queries in a read are answered
+        before its events are handed over. Ends after the end-of-stream frame, or after the
+        last tool call of a parked step (the server sends only heartbeats then).
 
         Raises UpstreamError (error trailer, refused append), EmptyAnswer (the soft block),
         ProtocolError, ReadError (connection broken) or UpstreamTimeout (idle too long)."""
-        raw = self._response.raw
         while True:
-            try:
-                data = raw.read1(READ_SIZE)
-            except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
-                raise UpstreamTimeout("Stream idle timeout") from exc
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # ValueError: closed under us
-                raise ReadError(describe_failure(exc)) from exc
+            data = self._reader.read(tick)
+            if data is None:
+                yield None
+                continue
             if not data:
                 # urllib3 has returned the connection to its pool: it is no longer ours to abort.
                 self._exhausted = True
@@ -195,6 +196,8 @@ class AgentTurn:
             events, replies = self._decoder.feed(data)
             for reply in replies:
                 self._writer.append(reply)  # after an abort it is not sent: the reader wakes to the shutdown
+            if self._decoder.ended:
+                self._writer.close_with(None)  # the server finished the turn: nothing may follow, not even a beat
             yield events
             if self._decoder.turn_over and not self._decoder.ended:
                 return
@@ -204,17 +207,15 @@ class AgentTurn:
         The server hears it as AGENT_WIRE §2 says, `cancel_action` first, then RunSSE closed:
         the socket is shut down once the cancel was sent, which wakes the reader at once. That
         happens beside the caller, so abort() itself never waits on the network."""
-        self._stopped.set()
         run_in_background(self._leave)
 
     def close(self) -> None:
-        """End the turn; called by the thread that reads it. Stops the heartbeat; a turn the
-        server has not finished (a parked tool call, a client that left, a broken read) gets
-        `cancel_action` first, then RunSSE is closed."""
+        """End the turn; called by the thread that reads it. A turn the server has not finished
+        (a parked tool call, a client that left, a broken read) gets `cancel_action` first,
+        then RunSSE is closed."""
         if self._closed:
             return
         self._closed = True
-        self._stopped.set()
         try:
             self._end_turn()
         finally:
@@ -228,16 +229,7 @@ class AgentTurn:
 
     def _leave(self) -> None:
         self._end_turn()
-        if not self._exhausted and self._sock is not None:
+        sock = self._reader.sock
+        if not self._exhausted and sock is not None:
             with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
-
-    def _beat(self, interval: float) -> None:
-        while not self._stopped.wait(interval):
-            if self._decoder.ended:
-                return  # the server finished the turn: an append now would be refused
-            try:
-                if not self._writer.append(heartbeat()):
-                    return
-            except CursorError:
-                return  # the turn is failing; its reader learns why from the stream
+                sock.shutdown(socket.SHUT_RDWR)
