@@ -3,12 +3,14 @@
 Entries get ids from the store (unique, increasing, across workers and restarts) and are
 written as they change, so they survive a crash, not only a graceful shutdown (D13, D24).
 Counter rule: `total` counts authenticated requests, `active` those waiting for upstream
-headers, and `error` every request whose entry ends `failed` or `interrupted` (or that the
-usage check blocks). Each change of an entry and of the counters it implies is one store write,
-so the two always agree, even across a store outage or a crash.
+headers (and, for up to ANSWERED_WRITE_DELAY, those just past them), and `error` every request
+whose entry ends `failed` or `interrupted` (or that the usage check blocks). Each change of an
+entry and of the counters it implies is one store write, so the two always agree, even across a
+store outage or a crash.
 
 An entry is `pending` until upstream headers arrive, `in_progress` while the answer is being
-written, and `success` only once it was (issue #14 item 7; the reference said `success` at the
+written (written only for an answer that runs longer than ANSWERED_WRITE_DELAY: a short one
+goes from `pending` to its end in one write), and `success` only once it was (issue #14 item 7; the reference said `success` at the
 headers, and a crash then left answers it cut off marked `success`). While in flight an entry
 names its process (`owner`: host, pid, and the server start's boot id), so the next start marks
 the entries of processes that are gone `interrupted`.
@@ -39,6 +41,7 @@ from app.store import Store, StoreError
 TOTAL, ACTIVE, ERROR = "requests_total", "requests_active", "requests_error"
 IN_FLIGHT = ("pending", "in_progress")
 INTERRUPTED_ERROR = "Interrupted: the gateway process ended before the answer was complete"
+ANSWERED_WRITE_DELAY = 1.0  # seconds after the upstream headers before the entry says `in_progress`
 log = logging.getLogger(__name__)
 
 
@@ -178,10 +181,22 @@ class LoggedRequest:
         self._backlog.write(self.id, patch, counters or {})
 
     def answered(self) -> None:
-        """Upstream headers arrived: no longer active, `in_progress` until it ends."""
-        if not self._answered:
-            self._answered = True
+        """Upstream headers arrived: no longer active, `in_progress` until it ends. The entry
+        says so once the answer has run for ANSWERED_WRITE_DELAY (see `keep_up`), or in the
+        write that ends it: most answers end sooner, and a write less for each is worth that
+        lag in `active` and in the status (issue #15)."""
+        if self._answered_at is None:
             self._answered_at = time.monotonic()
+
+    def keep_up(self) -> None:
+        """Called as the answer is read: writes `in_progress` once it is due."""
+        if (
+            not self._answered
+            and self._answered_at is not None
+            and time.monotonic() - self._answered_at >= ANSWERED_WRITE_DELAY
+            and not self.settled
+        ):
+            self._answered = True
             self._write({"status": "in_progress"}, {ACTIVE: -1})
 
     def attempt(self, token: str, result: str) -> None:
@@ -224,7 +239,11 @@ class LoggedRequest:
             if usage is not None:
                 patch["usage"] = usage
                 self._metrics.tokens(usage)
-            self._write(patch)
+            counters: dict[str, int] = {}
+            if not self._answered:
+                self._answered = True
+                counters[ACTIVE] = -1
+            self._write(patch, counters)
             first_byte = None
             if first is not None and self._answered_at is not None:
                 first_byte = self._answered_at - self._created + first

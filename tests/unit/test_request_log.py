@@ -6,10 +6,19 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from app.services.request_log import ACTIVE, ERROR, TOTAL, RequestLog, current_owner
+from app.services.request_log import (
+    ACTIVE,
+    ANSWERED_WRITE_DELAY,
+    ERROR,
+    TOTAL,
+    Counters,
+    RequestLog,
+    current_owner,
+)
 from app.store.sqlite import SqliteStore
 
 
@@ -69,3 +78,57 @@ def test_on_a_store_of_this_host_alone_every_earlier_start_is_gone(store):
     log = RequestLog(store, 100)
     log.reset_counters_from_entries()
     assert log.counters().error == 3 and log.counters().active == 0
+
+
+class CountingStore(SqliteStore):
+    """Counts the entry updates, the writes a chat makes after its entry's first."""
+
+    updates = 0
+
+    def log_update(self, *args, **kwargs):
+        self.updates += 1
+        return super().log_update(*args, **kwargs)
+
+
+def started(store, monkeypatch, seconds_after_headers: float):
+    """A request whose upstream headers arrived `seconds_after_headers` ago."""
+    log = RequestLog(store, 100)
+    record = log.start(model="gpt-4o", token="t", checksum="c", stream=True)
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now - seconds_after_headers)
+    record.answered()
+    monkeypatch.setattr(time, "monotonic", lambda: now)
+    return log, record
+
+
+@pytest.fixture
+def counting_store(tmp_path):
+    store = CountingStore(str(tmp_path / "s.sqlite3"))
+    yield store
+    store.close()
+
+
+def test_a_short_answer_goes_from_pending_to_its_end_in_one_write(counting_store, monkeypatch):
+    log, record = started(counting_store, monkeypatch, 0.0)
+    record.keep_up()
+    assert statuses(counting_store) == ["pending"] and log.counters().active == 1  # headers, not yet written
+    record.finished(0.2, 0.1)
+    assert counting_store.updates == 1
+    assert statuses(counting_store) == ["success"] and log.counters().active == 0
+
+
+def test_a_longer_answer_says_in_progress_once_it_is_due(counting_store, monkeypatch):
+    log, record = started(counting_store, monkeypatch, ANSWERED_WRITE_DELAY)
+    record.keep_up()
+    record.keep_up()
+    assert statuses(counting_store) == ["in_progress"] and log.counters().active == 0
+    record.failed("cut")
+    assert counting_store.updates == 2
+    assert statuses(counting_store) == ["failed"] and log.counters() == Counters(total=1, active=0, error=1)
+
+
+def test_a_failure_before_the_in_progress_write_leaves_active_right(counting_store, monkeypatch):
+    log, record = started(counting_store, monkeypatch, 0.0)
+    record.client_disconnected(0.1)
+    record.keep_up()  # settled: nothing more is written
+    assert counting_store.updates == 1 and log.counters() == Counters(total=1, active=0, error=1)
