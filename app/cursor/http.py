@@ -24,6 +24,9 @@ from app.cursor.errors import ReadError, TransportError, UpstreamTimeout
 
 READ_SIZE = 65536
 _NO_DATA_YET = (BlockingIOError, ssl.SSLWantReadError)
+# The stdlib's poll: select() refuses descriptors above 1023, and gevent's patched poll never
+# looks when the timeout is zero.
+_poll = monkey.get_original("select", "poll")
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -123,15 +126,19 @@ class StreamReader:
     the reader waits for the socket to be readable first, unless the bytes already received
     (http.client's buffered file, and under TLS the decrypted record) hold body data: a
     non-blocking peek reads them without consuming any, and `_body_data_in` looks past the
-    chunked framing, which alone would make http.client wait. Once a read started it
+    chunked framing, which alone would make http.client wait. A socket with data waiting is
+    read at once, without the peek, which would cap the read at the file's 8 KiB buffer. Once a read started it
     completes: a chunk header that arrives split is waited for, bounded by the idle timeout."""
 
     def __init__(self, response: requests.Response, idle_timeout: float | None) -> None:
         self._raw = response.raw
         self._sock = getattr(getattr(response.raw, "connection", None), "sock", None)
         self._idle_timeout = idle_timeout
-        if idle_timeout and self._sock is not None:
-            self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
+        self._poller = _poll()
+        if self._sock is not None:
+            self._poller.register(self._sock, select.POLLIN)
+            if idle_timeout:
+                self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
 
     @property
     def sock(self) -> socket.socket | None:
@@ -155,6 +162,8 @@ class StreamReader:
         file = getattr(body, "fp", None)
         if self._sock is None or body is None or file is None:
             return True  # not a socket we can watch, or the body is over: read1 answers at once
+        if self._poller.poll(0):
+            return True  # checked first: a peek into an empty buffer would cap the read at its size
         received = self._received(file)
         if received is None or _body_data_in(body, received):
             return True
