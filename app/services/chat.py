@@ -568,6 +568,8 @@ class UpstreamChat:
         """Output batches as they arrive; None after every `tick` seconds without output. The
         first deadline covers the response headers and then, again, the first read."""
         response = yield from self._opening(tick)
+        if response is None:
+            return  # the client left, or the answer was given up, while it opened
         deadline, what = self._started + self._timeouts.first_frame, "No response from Cursor in time"
         batches = response.batches(tick)
         try:
@@ -589,9 +591,9 @@ class UpstreamChat:
         finally:
             self._release()
 
-    def _opening(self, tick: float) -> Generator[None, None, UpstreamAnswer]:
+    def _opening(self, tick: float) -> Generator[None, None, UpstreamAnswer | None]:
         """None at every tick until the answer is open (within the first deadline); then the
-        open answer. Raises as `paced`."""
+        open answer, or None when it was given up meanwhile. Raises as `paced`."""
         deadline = self._requested + self._timeouts.first_frame
         while not self._opened.wait(max(0.0, min(tick, deadline - time.monotonic()))):
             if time.monotonic() >= deadline:
@@ -599,7 +601,6 @@ class UpstreamChat:
             yield None
         if self._open_failure is not None:
             raise self._settle(self._open_failure)
-        assert self._response is not None
         return self._response
 
     def _next_read(self, batches: Iterator[list[Event] | None]) -> list[Event] | Failure | _Ended | None:
@@ -677,6 +678,9 @@ class UpstreamChat:
                 False,
                 "protocol",
             )
+            return
+        except Exception as exc:  # never leave the reader without an outcome
+            self._open_failure = unreadable(exc)
             return
         else:
             self._started = time.monotonic()
