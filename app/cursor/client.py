@@ -7,8 +7,6 @@ read as soon as it arrives. Closing the response closes the upstream connection 
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,7 +79,6 @@ class ChatResponse:
         self._response = response
         self._decoder = decoder
         self._reader = StreamReader(response, idle_timeout)
-        self._exhausted = False
 
     def batches(self, tick: float | None = None) -> Iterator[list[Event] | None]:
         """The events of each network read, in order, and None after every `tick` seconds
@@ -94,20 +91,14 @@ class ChatResponse:
             if data is None:
                 yield None
             elif not data:
-                # urllib3 has returned the connection to its pool: it is no longer ours to abort.
-                self._exhausted = True
                 self._decoder.finish()
                 return
             else:
                 yield self._decoder.feed(data)
 
     def abort(self) -> None:
-        """Stop a read in progress from another thread or greenlet: shutting the socket down
-        wakes the reader at once (closing the reader's buffered file under it is not allowed)."""
-        sock = self._reader.sock
-        if not self._exhausted and sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        """Stop a read in progress from another thread or greenlet: it wakes at once."""
+        self._reader.interrupt()
 
     def close(self) -> None:
         """Release the response; called by the thread that reads it."""

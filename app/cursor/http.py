@@ -8,6 +8,7 @@ ourselves. Failures before a response arrive as the library's errors.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import select
 import socket
@@ -134,15 +135,20 @@ class StreamReader:
         self._raw = response.raw
         self._sock = getattr(getattr(response.raw, "connection", None), "sock", None)
         self._idle_timeout = idle_timeout
+        self._ended = False
         self._poller = _poll()
         if self._sock is not None:
             self._poller.register(self._sock, select.POLLIN)
             if idle_timeout:
                 self._sock.settimeout(idle_timeout)  # a safety net: callers time out first
 
-    @property
-    def sock(self) -> socket.socket | None:
-        return self._sock
+    def interrupt(self) -> None:
+        """Wake a read in progress in another thread or greenlet by shutting the socket down
+        (closing the reader's buffered file under it is not allowed). Not once the body has
+        ended: urllib3 has returned the connection to its pool, it is no longer ours."""
+        if not self._ended and self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
 
     def read(self, wait: float | None = None) -> bytes | None:
         """The next bytes of the body, b"" at its end, or None when none arrived within `wait`
@@ -151,11 +157,13 @@ class StreamReader:
         if wait is not None and not self._ready(wait):
             return None
         try:
-            return self._raw.read1(READ_SIZE)
+            data = self._raw.read1(READ_SIZE)
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
             raise UpstreamTimeout("Stream idle timeout") from exc
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # ValueError: closed under us
             raise ReadError(describe_failure(exc)) from exc
+        self._ended = not data
+        return data
 
     def _ready(self, wait: float) -> bool:
         body: http.client.HTTPResponse | None = getattr(self._raw, "_fp", None)  # under urllib3's

@@ -33,12 +33,17 @@ class Heartbeats:
 
     def add(self, turn: Beating) -> None:
         """Beat `turn` every interval, from one interval on, until its `beat` says stop."""
+        if self._schedule(turn):
+            run_in_background(self._loop)
+
+    def _schedule(self, turn: Beating) -> bool:
+        """Queue the next beat of `turn`; True when the caller must run the loop."""
         with self._lock:
             self._due.append((time.monotonic() + self._interval, turn))
             if self._running:
-                return
+                return False
             self._running = True
-        run_in_background(self._loop)
+            return True
 
     def _loop(self) -> None:
         while True:
@@ -56,10 +61,5 @@ class Heartbeats:
             run_in_background(self._beat, turn)
 
     def _beat(self, turn: Beating) -> None:
-        if turn.beat():
-            with self._lock:
-                self._due.append((time.monotonic() + self._interval, turn))
-                if self._running:
-                    return
-                self._running = True
+        if turn.beat() and self._schedule(turn):
             self._loop()

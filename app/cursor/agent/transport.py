@@ -11,7 +11,6 @@ heartbeats of all turns come from the client's one `Heartbeats` loop.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import Iterator, Mapping
 
@@ -167,7 +166,6 @@ class AgentTurn:
         self._decoder = decoder
         self._writer = writer
         self._reader = StreamReader(response, idle_timeout)
-        self._exhausted = False
         self._closed = False
 
     @property
@@ -189,8 +187,6 @@ class AgentTurn:
                 yield None
                 continue
             if not data:
-                # urllib3 has returned the connection to its pool: it is no longer ours to abort.
-                self._exhausted = True
                 self._decoder.finish()
                 return
             events, replies = self._decoder.feed(data)
@@ -229,7 +225,4 @@ class AgentTurn:
 
     def _leave(self) -> None:
         self._end_turn()
-        sock = self._reader.sock
-        if not self._exhausted and sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        self._reader.interrupt()
